@@ -1,0 +1,24 @@
+package org.deepfever.core.backend;
+
+import org.deepfever.core.op.Op;
+
+/**
+ * A set of kernels. Backends are found with {@link java.util.ServiceLoader}; each answers
+ * {@link #supports} per op, and ops it does not support run on the reference backend (chosen
+ * explicitly by the executor, never by catching exceptions).
+ */
+public interface Backend {
+    /** Stable name used by the {@code fever.backend} system property, e.g. "reference", "simd". */
+    String name();
+
+    /** Higher is preferred when no backend is forced. */
+    int priority();
+
+    /** False when this backend cannot run on this machine (e.g. no GPU). */
+    default boolean available() { return true; }
+
+    boolean supports(Op op);
+
+    /** Prepares a kernel for {@code op}; only called when {@link #supports} returned true. */
+    Kernel prepare(Op op);
+}

@@ -1,0 +1,257 @@
+package org.deepfever.core.exec;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.deepfever.core.Shape;
+import org.deepfever.core.Storage;
+import org.deepfever.core.Tensor;
+import org.deepfever.core.backend.ExecContext;
+import org.deepfever.core.backend.ThreadPool;
+import org.deepfever.core.graph.Graph;
+import org.deepfever.core.graph.Node;
+import org.deepfever.core.op.Concat;
+
+/**
+ * Activation memory for one batch size, planned before anything runs:
+ * <ul>
+ *   <li>Concat on axis 1 without copies: each input produced by a node is placed ("homed") in its
+ *   channel slice of the concat's buffer, so its producer writes there directly; a concat whose
+ *   inputs all sit side by side in one buffer becomes a view and runs no kernel (DenseNet's growing
+ *   concats and the Inception branch concats all end up this way).</li>
+ *   <li>Buffers whose lifetimes do not overlap share space in one arena (greedy, largest first); the
+ *   arena's size is the peak activation memory, known before the network runs.</li>
+ * </ul>
+ * A plan is used by one thread at a time; {@link CompiledGraph} pools them.
+ */
+public final class ExecutionPlan implements ExecContext {
+    private final CompiledGraph compiled;
+    private final Graph graph;
+    private final int batch;
+    private final Shape[] shapes;
+    private final int[] homeParent;   // value -> value whose buffer holds it, or -1
+    private final int[] homeOffset;   // channel offset within the parent
+    private final boolean[] skip;     // node -> concat fully aliased, nothing to run
+    private final long[] arenaOffset; // root value -> offset in arena (floats), -1 for graph inputs
+    private final long arenaFloats;
+    private final float[] arena;
+    private final float[] scratch;
+    private final Tensor[] views;
+    private final Tensor[][] nodeInputs;
+
+    ExecutionPlan(CompiledGraph compiled, int batch) {
+        this.compiled = compiled;
+        this.graph = compiled.graph();
+        this.batch = batch;
+        this.shapes = graph.inferShapes(batch);
+        int values = graph.valueCount();
+        List<Node> nodes = graph.nodes();
+        int[] producer = new int[values];
+        Arrays.fill(producer, -1);
+        for (int i = 0; i < nodes.size(); i++) producer[nodes.get(i).output()] = i;
+        boolean[] isOutput = new boolean[values];
+        for (int v : graph.outputs().values()) isOutput[v] = true;
+
+        homeParent = new int[values];
+        homeOffset = new int[values];
+        Arrays.fill(homeParent, -1);
+        skip = new boolean[nodes.size()];
+        planConcats(nodes, producer, isOutput);
+
+        // Lifetimes (node indices) of every value, then merged onto root buffers.
+        int[] first = new int[values], last = new int[values];
+        for (int v = 0; v < values; v++) {
+            first[v] = producer[v];
+            last[v] = isOutput[v] ? nodes.size() : producer[v];
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            for (int in : nodes.get(i).inputs()) last[in] = Math.max(last[in], i);
+        }
+        for (int v = 0; v < values; v++) {
+            int r = root(v);
+            if (r != v) {
+                first[r] = Math.min(first[r], first[v]);
+                last[r] = Math.max(last[r], last[v]);
+            }
+        }
+        arenaOffset = new long[values];
+        Arrays.fill(arenaOffset, -1);
+        List<Integer> roots = new ArrayList<>();
+        for (int v = 0; v < values; v++) if (root(v) == v && producer[v] >= 0) roots.add(v);
+        roots.sort((a, b) -> Long.compare(shapes[b].size(), shapes[a].size()));
+        List<long[]> placed = new ArrayList<>(); // {offset, size, first, last}
+        long peak = 0;
+        for (int v : roots) {
+            long size = shapes[v].size();
+            long offset = 0;
+            boolean moved = true;
+            while (moved) {
+                moved = false;
+                for (long[] p : placed) {
+                    boolean timeOverlap = p[2] <= last[v] && first[v] <= p[3];
+                    boolean spaceOverlap = p[0] < offset + size && offset < p[0] + p[1];
+                    if (timeOverlap && spaceOverlap) {
+                        offset = p[0] + p[1];
+                        moved = true;
+                    }
+                }
+            }
+            placed.add(new long[] {offset, size, first[v], last[v]});
+            arenaOffset[v] = offset;
+            peak = Math.max(peak, offset + size);
+        }
+        arenaFloats = peak;
+        arena = new float[Math.toIntExact(peak)];
+
+        // Views over the arena for every node-produced value; graph inputs are bound per call.
+        views = new Tensor[values];
+        Storage storage = new Storage.Heap(arena);
+        for (int v = 0; v < values; v++) {
+            if (producer[v] < 0) continue;
+            int r = root(v);
+            if (producer[r] < 0) continue;
+            long[] strides = shapes[r].contiguousStrides();
+            long off = arenaOffset[r] + channelOffset(v) * (strides.length > 1 ? strides[1] : 1);
+            views[v] = new Tensor(shapes[v], withInner(shapes[v], strides), storage, off);
+        }
+        long scratchSize = 0;
+        nodeInputs = new Tensor[nodes.size()][];
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            nodeInputs[i] = new Tensor[n.inputCount()];
+            Shape[] in = new Shape[n.inputCount()];
+            for (int k = 0; k < in.length; k++) in[k] = shapes[n.input(k)];
+            scratchSize = Math.max(scratchSize, compiled.kernel(i).scratchFloats(in, shapes[n.output()], compiled.pool().threads()));
+        }
+        scratch = new float[Math.toIntExact(scratchSize)];
+    }
+
+    /** Strides of a view of {@code shape} inside a root buffer with {@code rootStrides}: batch stride of the root, the rest contiguous. */
+    private static long[] withInner(Shape shape, long[] rootStrides) {
+        long[] s = shape.contiguousStrides();
+        if (s.length > 0) s[0] = rootStrides[0];
+        return s;
+    }
+
+    private void planConcats(List<Node> nodes, int[] producer, boolean[] isOutput) {
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            Node n = nodes.get(i);
+            if (!(n.op() instanceof Concat c) || c.normalizedAxis(shapes[n.output()].rank()) != 1) continue;
+            int out = n.output();
+            int offset = 0;
+            for (int k = 0; k < n.inputCount(); k++) {
+                int v = n.input(k);
+                boolean homeable = producer[v] >= 0 && homeParent[v] < 0 && !isOutput[v] && root(out) != v;
+                if (homeable) {
+                    homeParent[v] = out;
+                    homeOffset[v] = offset;
+                }
+                offset += shapes[v].dim(1);
+            }
+        }
+        // A concat whose inputs already sit contiguously in its own buffer needs no kernel.
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            if (!(n.op() instanceof Concat c) || c.normalizedAxis(shapes[n.output()].rank()) != 1) continue;
+            boolean all = true;
+            int offset = 0;
+            for (int k = 0; k < n.inputCount(); k++) {
+                int v = n.input(k);
+                all &= homeParent[v] == n.output() && homeOffset[v] == offset;
+                offset += shapes[v].dim(1);
+            }
+            skip[i] = all;
+        }
+        // Concats nested in a larger concat (DenseNet prefixes): a concat whose inputs were homed in
+        // a bigger buffer at consecutive offsets becomes a view of that buffer too.
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            Node n = nodes.get(i);
+            if (!(n.op() instanceof Concat c) || c.normalizedAxis(shapes[n.output()].rank()) != 1 || skip[i]) continue;
+            int out = n.output();
+            if (homeParent[out] >= 0 || isOutput[out]) continue;
+            int parent = homeParent[n.input(0)];
+            if (parent < 0 || parent == out) continue;
+            int start = homeOffset[n.input(0)];
+            int offset = start;
+            boolean consecutive = true;
+            for (int k = 0; k < n.inputCount(); k++) {
+                int v = n.input(k);
+                consecutive &= homeParent[v] == parent && homeOffset[v] == offset;
+                offset += shapes[v].dim(1);
+            }
+            if (consecutive) {
+                homeParent[out] = parent;
+                homeOffset[out] = start;
+                skip[i] = true;
+            }
+        }
+    }
+
+    private int root(int v) {
+        while (homeParent[v] >= 0) v = homeParent[v];
+        return v;
+    }
+
+    private long channelOffset(int v) {
+        long off = 0;
+        while (homeParent[v] >= 0) {
+            off += homeOffset[v];
+            v = homeParent[v];
+        }
+        return off;
+    }
+
+    public int batch() { return batch; }
+
+    /** Peak activation memory of this plan in bytes (the arena; inputs and scratch not included). */
+    public long peakActivationBytes() { return arenaFloats * 4; }
+
+    public long scratchBytes() { return (long) scratch.length * 4; }
+
+    public Shape shapeOf(int value) { return shapes[value]; }
+
+    /** Number of concat nodes that run no kernel because their inputs were written in place. */
+    public int elidedConcats() {
+        int n = 0;
+        for (boolean s : skip) n += s ? 1 : 0;
+        return n;
+    }
+
+    @Override public ThreadPool pool() { return compiled.pool(); }
+    @Override public float[] scratch() { return scratch; }
+
+    Map<String, Tensor> execute(Map<String, Tensor> inputs) {
+        return execute(inputs, null);
+    }
+
+    /**
+     * Runs every node. {@code observer}, when not null, sees each node's output right after it is
+     * written (for intermediate "taps"); it must copy what it keeps.
+     */
+    public Map<String, Tensor> execute(Map<String, Tensor> inputs, java.util.function.BiConsumer<Node, Tensor> observer) {
+        for (var e : graph.inputs().entrySet()) {
+            Tensor t = inputs.get(e.getKey());
+            if (t == null) throw new IllegalArgumentException("missing input '" + e.getKey() + "'");
+            Shape want = shapes[e.getValue()];
+            if (!t.shape().equals(want)) {
+                throw new IllegalArgumentException("input '" + e.getKey() + "': expected shape " + want + ", got " + t.shape());
+            }
+            views[e.getValue()] = t.isHeap() && t.isInnerContiguous() ? t : t.copy();
+        }
+        List<Node> nodes = graph.nodes();
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            if (!skip[i]) {
+                Tensor[] in = nodeInputs[i];
+                for (int k = 0; k < in.length; k++) in[k] = views[n.input(k)];
+                compiled.kernel(i).run(in, views[n.output()], this);
+            }
+            if (observer != null) observer.accept(n, views[n.output()]);
+        }
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (var e : graph.outputs().entrySet()) out.put(e.getKey(), views[e.getValue()].copy());
+        return out;
+    }
+}

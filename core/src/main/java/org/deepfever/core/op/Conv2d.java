@@ -1,0 +1,68 @@
+package org.deepfever.core.op;
+
+import org.deepfever.core.Shape;
+import org.deepfever.core.Tensor;
+
+/**
+ * 2-D convolution, NCHW, weight [Cout, Cin/groups, kH, kW], optional bias [Cout].
+ * Epilogue: {@code out = activation(conv(x) + bias [+ residual])}; with {@code residual} the op takes
+ * a second input of the output's shape (the scaled residual add of Inception-ResNet blocks is
+ * folded in by scaling the weights and bias).
+ */
+public record Conv2d(Tensor weight, Tensor bias, int strideH, int strideW, int padTop, int padLeft,
+                     int padBottom, int padRight, int dilationH, int dilationW, int groups,
+                     Activation activation, boolean residual) implements Op {
+
+    public Conv2d {
+        Op.require(weight.rank() == 4, "Conv2d weight must be [Cout, Cin/groups, kH, kW], got " + weight.shape());
+        Op.require(groups >= 1 && weight.dim(0) % groups == 0, "Conv2d: Cout " + weight.dim(0) + " not divisible by groups " + groups);
+        Op.require(bias == null || (bias.rank() == 1 && bias.dim(0) == weight.dim(0)),
+                "Conv2d bias must be [" + weight.dim(0) + "], got " + (bias == null ? null : bias.shape()));
+        Op.require(strideH >= 1 && strideW >= 1 && dilationH >= 1 && dilationW >= 1, "Conv2d: stride and dilation must be >= 1");
+        Op.require(padTop >= 0 && padLeft >= 0 && padBottom >= 0 && padRight >= 0, "Conv2d: negative padding");
+    }
+
+    /** Convolution with symmetric padding, no dilation, no groups. */
+    public static Conv2d of(Tensor weight, Tensor bias, int stride, int padH, int padW, Activation act) {
+        return new Conv2d(weight, bias, stride, stride, padH, padW, padH, padW, 1, 1, 1, act, false);
+    }
+
+    public int outChannels() { return weight.dim(0); }
+    public int inChannels() { return weight.dim(1) * groups; }
+    public int kernelH() { return weight.dim(2); }
+    public int kernelW() { return weight.dim(3); }
+
+    public Conv2d withActivation(Activation a) {
+        return new Conv2d(weight, bias, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups, a, residual);
+    }
+
+    public Conv2d withWeights(Tensor w, Tensor b) {
+        return new Conv2d(w, b, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups, activation, residual);
+    }
+
+    public Conv2d withResidual(boolean r) {
+        return new Conv2d(weight, bias, strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups, activation, r);
+    }
+
+    @Override public int arity() { return residual ? 2 : 1; }
+
+    public int outH(int h) { return (h + padTop + padBottom - dilationH * (kernelH() - 1) - 1) / strideH + 1; }
+    public int outW(int w) { return (w + padLeft + padRight - dilationW * (kernelW() - 1) - 1) / strideW + 1; }
+
+    @Override
+    public Shape outputShape(Shape... in) {
+        Op.requireRank(this, in[0], 4);
+        Op.require(in[0].dim(1) == inChannels(), "Conv2d expects " + inChannels() + " input channels, got " + in[0]);
+        int oh = outH(in[0].dim(2)), ow = outW(in[0].dim(3));
+        Op.require(oh > 0 && ow > 0, "Conv2d: input " + in[0] + " too small for kernel " + kernelH() + "x" + kernelW());
+        Shape out = Shape.of(in[0].dim(0), outChannels(), oh, ow);
+        if (residual) Op.require(in[1].equals(out), "Conv2d residual input " + in[1] + " != output " + out);
+        return out;
+    }
+
+    @Override
+    public long macs(Shape... in) {
+        Shape o = outputShape(in);
+        return (long) o.dim(1) * o.dim(2) * o.dim(3) * weight.dim(1) * kernelH() * kernelW();
+    }
+}

@@ -1,0 +1,54 @@
+package org.deepfever.cli;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.deepfever.cli.detect.FaceDetector;
+import org.deepfever.cli.image.FaceCropper;
+import org.deepfever.cli.image.ImageDecoder;
+import org.deepfever.cli.image.Preprocess;
+import org.deepfever.cli.image.RgbImage;
+import org.deepfever.cli.output.FaceBox;
+
+/**
+ * Turns one input file into network inputs: decode (ImageIO), find faces per the detect mode, crop
+ * with the 1.4 margin, resize to 140x140 (bilinear, as PIL), normalise. Never throws for a bad
+ * image: the failure becomes the {@link Prepared#error()} text. Thread-safe.
+ */
+final class FacePreparer {
+    enum Detect { auto, always, never }
+
+    record Face(FaceBox box, float[] chw) {}
+
+    record Prepared(InputWalker.Input input, List<Face> faces, String error) {}
+
+    private final Detect mode;
+    private final FaceDetector detector;
+
+    FacePreparer(Detect mode) {
+        this.mode = mode;
+        this.detector = mode == Detect.never ? null : FaceDetector.frontalFace();
+    }
+
+    Prepared prepare(InputWalker.Input in) {
+        if (in.error() != null) return new Prepared(in, List.of(), in.error());
+        try {
+            RgbImage img = ImageDecoder.decode(in.path());
+            List<Face> faces = new ArrayList<>();
+            boolean crop = FaceCropper.isInputSized(img);
+            if (mode == Detect.never || (mode == Detect.auto && crop)) {
+                RgbImage whole = crop ? img : FaceCropper.resizeBilinear(img, FaceCropper.INPUT_SIZE, FaceCropper.INPUT_SIZE);
+                faces.add(new Face(null, Preprocess.toChw(whole)));
+            } else {
+                for (org.deepfever.cli.detect.FaceBox b : detector.detect(img)) {
+                    faces.add(new Face(new FaceBox(b.x(), b.y(), b.size(), b.size()), Preprocess.toChw(FaceCropper.crop(img, b))));
+                }
+            }
+            return new Prepared(in, faces, null);
+        } catch (IOException e) {
+            return new Prepared(in, List.of(), e.getMessage() == null ? e.toString() : e.getMessage());
+        } catch (RuntimeException | OutOfMemoryError e) {
+            return new Prepared(in, List.of(), "cannot process image: " + e);
+        }
+    }
+}

@@ -1,0 +1,350 @@
+package org.deepfever.cli.detect;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import org.deepfever.cli.image.RgbImage;
+
+/**
+ * Multi-scale sliding-window face detection with an {@link LbpCascade}, following OpenCV's
+ * {@code CascadeClassifier::detectMultiScale} (CPU path, no flags) step by step:
+ *
+ * <ol>
+ *   <li>greyscale with OpenCV's fixed-point {@code RGB2GRAY};
+ *   <li>scale factors 1, f, f^2, ... while the scaled window ({@code round(24 * factor)}) fits in
+ *       the image and the maximum size; those below the minimum size are skipped;
+ *   <li>for each, the image is shrunk to {@code round(size / factor)} with OpenCV's bilinear
+ *       {@code INTER_LINEAR_EXACT} (bit-exact fixed point), its integral image is taken, and every window
+ *       position is tried with step 2 px (1 px where factor &gt;= 2), skipping one extra step after
+ *       a window rejected by the first stage;
+ *   <li>accepted windows, mapped back to image coordinates, are merged by {@link #groupRectangles}.
+ * </ol>
+ *
+ * Immutable and thread-safe.
+ */
+public final class FaceDetector {
+
+    /** Detection settings; the defaults are OpenCV's (scale 1.1, 3 neighbours) with a 30 px minimum. */
+    public record Options(double scaleFactor, int minNeighbors, int minSize, int maxSize) {
+        public static final Options DEFAULT = new Options(1.1, 3, 30, 0);
+
+        public Options {
+            if (!(scaleFactor > 1.0) || scaleFactor > 10) {
+                throw new IllegalArgumentException("scale factor must be in (1, 10]: " + scaleFactor);
+            }
+            if (minNeighbors < 0 || minSize < 0 || maxSize < 0) {
+                throw new IllegalArgumentException("negative detector option");
+            }
+        }
+
+        public Options withScaleFactor(double f) {
+            return new Options(f, minNeighbors, minSize, maxSize);
+        }
+
+        public Options withMinNeighbors(int n) {
+            return new Options(scaleFactor, n, minSize, maxSize);
+        }
+
+        public Options withMinSize(int s) {
+            return new Options(scaleFactor, minNeighbors, s, maxSize);
+        }
+
+        /** 0: no maximum beyond the image. */
+        public Options withMaxSize(int s) {
+            return new Options(scaleFactor, minNeighbors, minSize, s);
+        }
+    }
+
+    /** OpenCV's GROUP_EPS. */
+    public static final double GROUP_EPS = 0.2;
+
+    private final LbpCascade cascade;
+    private final Options options;
+
+    public FaceDetector(LbpCascade cascade, Options options) {
+        this.cascade = java.util.Objects.requireNonNull(cascade);
+        this.options = java.util.Objects.requireNonNull(options);
+    }
+
+    /** The bundled frontal-face cascade with default options. */
+    public static FaceDetector frontalFace() {
+        return new FaceDetector(LbpCascade.frontalFace(), Options.DEFAULT);
+    }
+
+    public FaceDetector withOptions(Options o) {
+        return new FaceDetector(cascade, o);
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** Faces in {@code image}, sorted by x then y (left to right). */
+    public List<FaceBox> detect(RgbImage image) {
+        return detectGray(image.toGray(), image.width(), image.height());
+    }
+
+    /** Faces in an 8-bit greyscale image ({@code width * height} bytes, row-major), sorted by x then y. */
+    public List<FaceBox> detectGray(byte[] gray, int width, int height) {
+        List<int[]> raw = candidates(gray, width, height);
+        List<FaceBox> out = groupRectangles(raw, options.minNeighbors(), GROUP_EPS);
+        out.sort(Comparator.comparingInt(FaceBox::x).thenComparingInt(FaceBox::y).thenComparingInt(FaceBox::size));
+        return out;
+    }
+
+    /** Every accepted window before grouping, as {x, y, w, h} in image pixels. */
+    public List<int[]> candidates(byte[] gray, int width, int height) {
+        if (width <= 0 || height <= 0 || gray.length != (long) width * height) {
+            throw new IllegalArgumentException("grey image of " + gray.length + " bytes is not " + width + "x" + height);
+        }
+        int ww = cascade.windowWidth(), wh = cascade.windowHeight();
+        int maxW = options.maxSize() > 0 ? options.maxSize() : width;
+        int maxH = options.maxSize() > 0 ? options.maxSize() : height;
+        List<Float> scales = new ArrayList<>();
+        for (double factor = 1; ; factor *= options.scaleFactor()) {
+            int winW = (int) Math.rint(ww * factor), winH = (int) Math.rint(wh * factor);
+            if (winW > maxW || winH > maxH || winW > width || winH > height) {
+                break;
+            }
+            if (winW < options.minSize() || winH < options.minSize()) {
+                continue;
+            }
+            scales.add((float) factor);
+        }
+        List<int[]> out = new ArrayList<>();
+        for (float sc : scales) {
+            int sw = (int) Math.rint(width / sc), sh = (int) Math.rint(height / sc);
+            if (sw < ww || sh < wh) {
+                continue;
+            }
+            byte[] scaled = sw == width && sh == height ? gray : resizeLinearExact(gray, width, height, sw, sh);
+            int stride = sw + 1;
+            int[] sum = integral(scaled, sw, sh);
+            int[] ofs = cascade.offsets(stride);
+            int ystep = sc >= 2 ? 1 : 2;
+            int workW = Math.max(stride - ww, 0), workH = Math.max(sh + 1 - wh, 0);
+            int winW = (int) Math.rint(ww * sc), winH = (int) Math.rint(wh * sc);
+            for (int y = 0; y < workH; y += ystep) {
+                for (int x = 0; x < workW; x += ystep) {
+                    int result = cascade.evaluate(sum, y * stride + x, ofs);
+                    if (result > 0) {
+                        out.add(new int[] {(int) Math.rint(x * sc), (int) Math.rint(y * sc), winW, winH});
+                    }
+                    if (result == 0) {
+                        x += ystep;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Integral image, (w + 1) x (h + 1) ints, first row and column zero. */
+    static int[] integral(byte[] img, int w, int h) {
+        int stride = w + 1;
+        int[] s = new int[stride * (h + 1)];
+        for (int y = 0; y < h; y++) {
+            int rowSum = 0;
+            int src = y * w, dst = (y + 1) * stride + 1, up = y * stride + 1;
+            for (int x = 0; x < w; x++) {
+                rowSum += img[src + x] & 0xFF;
+                s[dst + x] = s[up + x] + rowSum;
+            }
+        }
+        return s;
+    }
+
+    /**
+     * OpenCV's {@code resize(src, dst, Size(dw, dh), 0, 0, INTER_LINEAR_EXACT)} for 8-bit single
+     * channel, which its cascade detector uses to build the pyramid: the source coordinate
+     * {@code (d + 0.5) * (src / dst) - 0.5} (IEEE doubles), 8-bit fixed-point weights rounded half
+     * to even, a horizontal pass kept with 8 fractional bits, a vertical pass with 16, rounded to
+     * nearest; outside the source the edge row or column is repeated.
+     */
+    static byte[] resizeLinearExact(byte[] src, int sw, int sh, int dw, int dh) {
+        Axis ax = new Axis(1.0 / ((double) dw / sw), sw, dw);
+        Axis ay = new Axis(1.0 / ((double) dh / sh), sh, dh);
+        byte[] dst = new byte[dw * dh];
+        int[] lineA = new int[dw], lineB = new int[dw];
+        int lineAIdx = -1, lineBIdx = -1;
+        for (int dy = 0; dy < dh; dy++) {
+            int o = dy * dw;
+            if (dy < ay.min || dy >= ay.max) {
+                // above the first or below the last source row centre: that row, rounded
+                int sy = dy < ay.min ? 0 : sh - 1;
+                if (lineAIdx != sy) {
+                    hline(src, sw, sy, ax, lineA);
+                    lineAIdx = sy;
+                }
+                for (int x = 0; x < dw; x++) {
+                    dst[o + x] = (byte) ((lineA[x] + 128) >> 8);
+                }
+                continue;
+            }
+            int sy0 = ay.ofs[dy], sy1 = sy0 + 1;
+            if (lineAIdx != sy0) {
+                if (lineBIdx == sy0) {
+                    int[] t = lineA; lineA = lineB; lineB = t;
+                    lineAIdx = sy0;
+                    lineBIdx = -1;
+                } else {
+                    hline(src, sw, sy0, ax, lineA);
+                    lineAIdx = sy0;
+                }
+            }
+            if (lineBIdx != sy1) {
+                hline(src, sw, sy1, ax, lineB);
+                lineBIdx = sy1;
+            }
+            int c0 = ay.c0[dy], c1 = ay.c1[dy];
+            for (int x = 0; x < dw; x++) {
+                int v = (lineA[x] * c0 + lineB[x] * c1 + (1 << 15)) >>> 16;
+                dst[o + x] = (byte) Math.min(v, 255);
+            }
+        }
+        return dst;
+    }
+
+    /** One source row resampled horizontally, values with 8 fractional bits. */
+    private static void hline(byte[] src, int sw, int sy, Axis ax, int[] out) {
+        int base = sy * sw;
+        int dw = out.length;
+        int i = 0;
+        int first = (src[base] & 0xFF) << 8;
+        for (; i < ax.min && i < dw; i++) {
+            out[i] = first;
+        }
+        for (; i < ax.max; i++) {
+            int p = base + ax.ofs[i];
+            out[i] = ax.c0[i] * (src[p] & 0xFF) + ax.c1[i] * (src[p + 1] & 0xFF);
+        }
+        if (i < dw) {
+            int last = (src[base + ax.ofs[dw - 1]] & 0xFF) << 8;
+            for (; i < dw; i++) {
+                out[i] = last;
+            }
+        }
+    }
+
+    /** OpenCV's {@code interpolationLinear} coefficients along one axis. */
+    private static final class Axis {
+        final int[] ofs, c0, c1;
+        int min, max;
+
+        Axis(double scale, int srcSize, int dstSize) {
+            ofs = new int[dstSize];
+            c0 = new int[dstSize];
+            c1 = new int[dstSize];
+            min = 0;
+            max = dstSize;
+            for (int d = 0; d < dstSize; d++) {
+                double f = scale * (d + 0.5) - 0.5;
+                int i = (int) Math.floor(f);
+                if (i >= 0 && srcSize > 1) {
+                    if (i < srcSize - 1) {
+                        ofs[d] = i;
+                        c1[d] = (int) Math.rint((f - i) * 256);
+                        c0[d] = 256 - c1[d];
+                    } else {
+                        ofs[d] = srcSize - 1;
+                        max = Math.min(max, d);
+                    }
+                } else {
+                    min = Math.max(min, d + 1);
+                }
+            }
+        }
+    }
+
+    /**
+     * OpenCV's {@code groupRectangles(rects, groupThreshold, eps)}: partitions the rectangles into
+     * classes of similar ones (corners within {@code eps * (min width + min height) / 2}), averages
+     * each class, drops classes of {@code groupThreshold} or fewer rectangles, and drops a class
+     * lying inside a bigger, better supported one.
+     */
+    public static List<FaceBox> groupRectangles(List<int[]> rects, int groupThreshold, double eps) {
+        int n = rects.size();
+        List<FaceBox> out = new ArrayList<>();
+        if (n == 0) {
+            return out;
+        }
+        if (groupThreshold <= 0) {
+            for (int[] r : rects) {
+                out.add(new FaceBox(r[0], r[1], r[2], 1));
+            }
+            return out;
+        }
+        // union-find partition; classes numbered by first member, as cv::partition
+        int[] parent = new int[n];
+        for (int i = 0; i < n; i++) parent[i] = i;
+        for (int i = 0; i < n; i++) {
+            for (int j = i + 1; j < n; j++) {
+                if (similar(rects.get(i), rects.get(j), eps)) {
+                    int a = find(parent, i), b = find(parent, j);
+                    if (a != b) parent[Math.max(a, b)] = Math.min(a, b);
+                }
+            }
+        }
+        int[] label = new int[n];
+        int[] classOfRoot = new int[n];
+        java.util.Arrays.fill(classOfRoot, -1);
+        int nclasses = 0;
+        for (int i = 0; i < n; i++) {
+            int r = find(parent, i);
+            if (classOfRoot[r] < 0) classOfRoot[r] = nclasses++;
+            label[i] = classOfRoot[r];
+        }
+        long[][] acc = new long[nclasses][4];
+        int[] weight = new int[nclasses];
+        for (int i = 0; i < n; i++) {
+            int[] r = rects.get(i);
+            long[] a = acc[label[i]];
+            a[0] += r[0];
+            a[1] += r[1];
+            a[2] += r[2];
+            a[3] += r[3];
+            weight[label[i]]++;
+        }
+        int[][] avg = new int[nclasses][4];
+        for (int c = 0; c < nclasses; c++) {
+            float s = 1.f / weight[c];
+            for (int k = 0; k < 4; k++) {
+                avg[c][k] = (int) Math.rint(acc[c][k] * s);
+            }
+        }
+        for (int i = 0; i < nclasses; i++) {
+            int[] r1 = avg[i];
+            int n1 = weight[i];
+            if (n1 <= groupThreshold) continue;
+            boolean inside = false;
+            for (int j = 0; j < nclasses && !inside; j++) {
+                int n2 = weight[j];
+                if (j == i || n2 <= groupThreshold) continue;
+                int[] r2 = avg[j];
+                int dx = (int) Math.rint(r2[2] * eps), dy = (int) Math.rint(r2[3] * eps);
+                inside = r1[0] >= r2[0] - dx && r1[1] >= r2[1] - dy
+                        && r1[0] + r1[2] <= r2[0] + r2[2] + dx && r1[1] + r1[3] <= r2[1] + r2[3] + dy
+                        && (n2 > Math.max(3, n1) || n1 < 3);
+            }
+            if (!inside) {
+                out.add(new FaceBox(r1[0], r1[1], Math.max(1, (r1[2] + r1[3] + 1) / 2), n1));
+            }
+        }
+        return out;
+    }
+
+    private static int find(int[] parent, int i) {
+        while (parent[i] != i) {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        return i;
+    }
+
+    /** OpenCV's {@code SimilarRects}. */
+    static boolean similar(int[] a, int[] b, double eps) {
+        double delta = eps * (Math.min(a[2], b[2]) + Math.min(a[3], b[3])) * 0.5;
+        return Math.abs(a[0] - b[0]) <= delta && Math.abs(a[1] - b[1]) <= delta
+                && Math.abs(a[0] + a[2] - b[0] - b[2]) <= delta && Math.abs(a[1] + a[3] - b[1] - b[3]) <= delta;
+    }
+}

@@ -1,0 +1,369 @@
+package org.deepfever.kernels.simd;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+import org.deepfever.core.Shape;
+import org.deepfever.core.Tensor;
+import org.deepfever.core.backend.ExecContext;
+import org.deepfever.core.backend.Kernel;
+import org.deepfever.core.op.Activation;
+import org.deepfever.core.op.Conv2d;
+
+/**
+ * Convolution (groups 1) as a GEMM per image: {@code C[Cout][P] = W[Cout][K] * B[K][P]} with
+ * K = Cin*kh*kw and P = OH*OW output pixels, vectors running along the pixels.
+ *
+ * <ul>
+ *   <li>prepare: W packed into panels {@code [Cout/MR][K][MR]} (last panel zero-padded), so the
+ *   micro-kernel reads MR consecutive weights per k;</li>
+ *   <li>B: for a 1x1 stride-1 unpadded conv the input image {@code [Cin][H*W]} itself (only a final
+ *   partial vector of pixels is copied out); otherwise im2col of a block of pixels into the task's
+ *   scratch, sized so that a block stays in L2;</li>
+ *   <li>micro-kernel: an MR x (NR vectors) tile of C held in FMA accumulators over the whole K,
+ *   then the fused epilogue (bias, residual, ReLU) stored straight into the output view (its batch
+ *   stride honoured, partial vectors written with a mask);</li>
+ *   <li>threads: per image the pixel tiles and the Cout panels are both cut into chunks, so that
+ *   small spatial sizes (7x7, 3x3) at batch 1 still keep every thread busy.</li>
+ * </ul>
+ */
+final class ConvKernel implements Kernel {
+    static final VectorSpecies<Float> S = Simd.SPECIES;
+    static final int L = Simd.LANES;
+    static final int MR = 6;
+    static final int NR = Integer.getInteger("fever.nr", 2);
+    /** Target floats of one im2col block (per task): about 384 KB, L2-sized. */
+    static final int BLOCK_FLOATS = 96 * 1024;
+
+    private final int cout, cin, kh, kw, sh, sw, pt, pl, dh, dw, k;
+    private final int panels;
+    private final float[] packed;
+    private final float[] bias;
+    private final boolean relu, residual, direct;
+    /** Per k: channel, ky*dh, kx*dw (for im2col). */
+    private final int[] kc, ky, kx;
+
+    ConvKernel(Conv2d c) {
+        if (c.groups() != 1) throw new IllegalArgumentException("ConvKernel needs groups == 1");
+        cout = c.outChannels();
+        cin = c.inChannels();
+        kh = c.kernelH();
+        kw = c.kernelW();
+        sh = c.strideH();
+        sw = c.strideW();
+        pt = c.padTop();
+        pl = c.padLeft();
+        dh = c.dilationH();
+        dw = c.dilationW();
+        k = cin * kh * kw;
+        relu = c.activation() == Activation.RELU;
+        residual = c.residual();
+        direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && c.padBottom() == 0 && c.padRight() == 0;
+        panels = (cout + MR - 1) / MR;
+        float[] w = c.weight().toFloatArray();
+        packed = new float[Math.multiplyExact(panels * MR, k)];
+        for (int co = 0; co < cout; co++) {
+            int p = co / MR, r = co % MR;
+            for (int i = 0; i < k; i++) packed[(p * k + i) * MR + r] = w[co * k + i];
+        }
+        bias = c.bias() == null ? new float[cout] : c.bias().toFloatArray();
+        kc = new int[k];
+        ky = new int[k];
+        kx = new int[k];
+        for (int ci = 0, i = 0; ci < cin; ci++) {
+            for (int y = 0; y < kh; y++) {
+                for (int x = 0; x < kw; x++, i++) {
+                    kc[i] = ci;
+                    ky[i] = y * dh;
+                    kx[i] = x * dw;
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ work decomposition
+
+    /** How one conv call is cut into tasks: per image, pixel chunks x Cout chunks. */
+    private record Split(int images, int pixelChunks, int coutChunks, int blockVectors, int perTask) {
+        int tasks() { return images * pixelChunks * coutChunks; }
+    }
+
+    private Split split(int n, int p, int threads) {
+        int nv = (p + L - 1) / L;
+        int pixelTiles = (nv + NR - 1) / NR;
+        int ps = 1, cs = 1;
+        // Chunks per image so that images x chunks divides evenly among the threads.
+        int want = threads / gcd(n, threads);
+        if (want > 1) {
+            // Prefer cutting pixels (no duplicated im2col) while chunks keep >= 4 tiles, then Cout.
+            ps = Math.max(1, Math.min(want, pixelTiles / 4));
+            cs = Math.min(panels, (want + ps - 1) / ps);
+            if (ps * cs < want) ps = Math.min(pixelTiles, (want + cs - 1) / cs);
+        }
+        int blockVectors;
+        int perTask;
+        if (direct) {
+            blockVectors = 1;               // only the final partial vector is copied
+            perTask = p % L == 0 ? 0 : k * L;
+        } else {
+            int chunkVectors = (pixelTiles + ps - 1) / ps * NR;
+            blockVectors = Math.max(NR, BLOCK_FLOATS / (k * L) / NR * NR);
+            blockVectors = Math.min(blockVectors, Math.min(chunkVectors, nv));
+            perTask = k * blockVectors * L;
+        }
+        return new Split(n, ps, cs, blockVectors, perTask);
+    }
+
+    private static int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
+
+    @Override
+    public long scratchFloats(Shape[] inputs, Shape output, int threads) {
+        Split s = split(output.dim(0), output.dim(2) * output.dim(3), threads);
+        return (long) s.tasks() * s.perTask();
+    }
+
+    // ------------------------------------------------------------------ run
+
+    @Override
+    public void run(Tensor[] inputs, Tensor output, ExecContext ctx) {
+        Tensor x = inputs[0];
+        Tensor res = residual ? inputs[1] : null;
+        int n = x.dim(0), h = x.dim(2), w = x.dim(3);
+        int oh = output.dim(2), ow = output.dim(3), p = oh * ow;
+        Split s = split(n, p, ctx.pool().threads());
+        float[] scratch = ctx.scratch();
+        if ((long) s.tasks() * s.perTask() > scratch.length) {
+            throw new IllegalStateException("conv scratch too small: " + scratch.length + " < " + (long) s.tasks() * s.perTask());
+        }
+        int nv = (p + L - 1) / L;
+        int pixelTiles = (nv + NR - 1) / NR;
+        Geometry g = new Geometry(x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()), h, w, oh, ow,
+                output.array(), output.arrayOffset(), Math.toIntExact(output.batchStride()),
+                res == null ? null : res.array(), res == null ? 0 : res.arrayOffset(), res == null ? 0 : Math.toIntExact(res.batchStride()));
+        ctx.pool().parallelFor(s.tasks(), t -> {
+            int img = t / (s.pixelChunks() * s.coutChunks());
+            int rem = t % (s.pixelChunks() * s.coutChunks());
+            int pc = rem / s.coutChunks(), cc = rem % s.coutChunks();
+            int v0 = (int) ((long) pixelTiles * pc / s.pixelChunks()) * NR;
+            int v1 = Math.min(nv, (int) ((long) pixelTiles * (pc + 1) / s.pixelChunks()) * NR);
+            int t0 = (int) ((long) panels * cc / s.coutChunks());
+            int t1 = (int) ((long) panels * (cc + 1) / s.coutChunks());
+            runTask(g, img, v0, v1, t0, t1, scratch, t * s.perTask(), s.blockVectors());
+        });
+    }
+
+    /** Everything about one call's tensors that a task needs. */
+    private record Geometry(float[] xa, int xOff, int xBatch, int h, int w, int oh, int ow,
+                            float[] oa, int oOff, int oBatch, float[] ra, int rOff, int rBatch) {
+        int p() { return oh * ow; }
+    }
+
+    private void runTask(Geometry g, int img, int v0, int v1, int t0, int t1, float[] scratch, int sOff, int blockVectors) {
+        if (v0 >= v1 || t0 >= t1) return;
+        int p = g.p();
+        int xImg = g.xOff() + img * g.xBatch();
+        int oImg = g.oOff() + img * g.oBatch();
+        int rImg = g.rOff() + img * g.rBatch();
+        if (direct) {
+            int fullVectors = p / L;
+            int d1 = Math.min(v1, fullVectors);
+            if (v0 < d1) gemmBlock(g, g.xa(), xImg + v0 * L, p, v0 * L, d1 - v0, t0, t1, oImg, rImg);
+            if (v1 > fullVectors) { // the final partial vector, copied out zero-padded
+                int p0 = fullVectors * L;
+                im2col(g, xImg, p0, 1, scratch, sOff);
+                gemmBlock(g, scratch, sOff, L, p0, 1, t0, t1, oImg, rImg);
+            }
+            return;
+        }
+        for (int vb = v0; vb < v1; vb += blockVectors) {
+            int nvb = Math.min(blockVectors, v1 - vb);
+            im2col(g, xImg, vb * L, nvb, scratch, sOff);
+            gemmBlock(g, scratch, sOff, nvb * L, vb * L, nvb, t0, t1, oImg, rImg);
+        }
+    }
+
+    /**
+     * B rows for pixels [p0, p0 + nvb*L): row kk at {@code dst[dOff + kk*nvb*L ...]}, zero for
+     * padding and for pixels past the end.
+     */
+    private void im2col(Geometry g, int xImg, int p0, int nvb, float[] dst, int dOff) {
+        int stride = nvb * L;
+        int p = g.p(), ow = g.ow(), h = g.h(), w = g.w();
+        int pEnd = Math.min(p0 + stride, p);
+        float[] xa = g.xa();
+        int plane = h * w;
+        for (int kk = 0; kk < k; kk++) {
+            int row = dOff + kk * stride;
+            int chan = xImg + kc[kk] * plane;
+            int c = kx[kk] - pl;
+            // valid ox: 0 <= ox*sw + c < w
+            int oxLo = Math.max(0, Math.ceilDiv(-c, sw));
+            int oxHi = Math.floorDiv(w - 1 - c, sw) + 1;
+            int q = p0;
+            while (q < pEnd) {
+                int oy = q / ow;
+                int ox0 = q - oy * ow;
+                int len = Math.min(pEnd - q, ow - ox0);
+                int d = row + (q - p0);
+                int iy = oy * sh - pt + ky[kk];
+                if (iy < 0 || iy >= h) {
+                    java.util.Arrays.fill(dst, d, d + len, 0f);
+                } else {
+                    int lo = Math.min(Math.max(ox0, oxLo), ox0 + len);
+                    int hi = Math.max(Math.min(ox0 + len, oxHi), lo);
+                    if (lo > ox0) java.util.Arrays.fill(dst, d, d + (lo - ox0), 0f);
+                    int src = chan + iy * w + c;
+                    if (sw == 1) {
+                        System.arraycopy(xa, src + lo, dst, d + (lo - ox0), hi - lo);
+                    } else {
+                        for (int ox = lo; ox < hi; ox++) dst[d + (ox - ox0)] = xa[src + ox * sw];
+                    }
+                    if (hi < ox0 + len) java.util.Arrays.fill(dst, d + (hi - ox0), d + len, 0f);
+                }
+                q += len;
+            }
+            if (pEnd < p0 + stride) java.util.Arrays.fill(dst, row + (pEnd - p0), row + stride, 0f);
+        }
+    }
+
+    /** All (panel, pixel tile) pairs of one B block: panels [t0, t1), vectors [0, nvb) of B starting at pixel p0. */
+    private void gemmBlock(Geometry g, float[] b, int bOff, int bStride, int p0, int nvb, int t0, int t1, int oImg, int rImg,
+                           float[] tile, int tOff) {
+        int p = g.p();
+        for (int t = t0; t < t1; t++) {
+            int co0 = t * MR;
+            int rows = Math.min(MR, cout - co0);
+            int wOff = t * k * MR;
+            for (int j = 0; j < nvb; j += NR) {
+                int q = p0 + j * L;
+                int valid = Math.min(p - q, Math.min(NR, nvb - j) * L);
+                int oOff = oImg + co0 * p + q;
+                int rOff = rImg + co0 * p + q;
+                if (Simd.SCALAR) {
+                    tileScalar(Math.min(NR, nvb - j), b, bOff + j * L, bStride, wOff, tile, tOff);
+                } else if (nvb - j >= 2) {
+                    tile6x2(b, bOff + j * L, bStride, wOff, tile, tOff);
+                } else {
+                    tile6x1(b, bOff + j * L, bStride, wOff, tile, tOff);
+                }
+                epilogue(tile, tOff, co0, rows, valid, g, oOff, rOff);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ micro-kernels
+
+    /*
+     * The micro-kernels are branch-free: K loop of FMAs, then the raw accumulators go to a small
+     * per-task tile buffer; the epilogue (bias, residual, ReLU, masked tail) is a separate method.
+     * Keeping data-dependent branches out of the FMA loop's method matters: C2 compiles a branch
+     * never seen during profiling as a trap, and the deoptimisation that follows runs the vector
+     * code boxed (orders of magnitude slower) until it is recompiled.
+     */
+
+    private void tile6x2(float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
+        float[] wp = packed;
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        int wEnd = wOff + k * MR;
+        for (int wi = wOff, bi = bOff; wi < wEnd; wi += MR, bi += bStride) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+            FloatVector a = FloatVector.broadcast(S, wp[wi]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, wp[wi + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, wp[wi + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, wp[wi + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(S, wp[wi + 4]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(S, wp[wi + 5]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+        }
+        c00.intoArray(tile, tOff);
+        c01.intoArray(tile, tOff + L);
+        c10.intoArray(tile, tOff + 2 * L);
+        c11.intoArray(tile, tOff + 3 * L);
+        c20.intoArray(tile, tOff + 4 * L);
+        c21.intoArray(tile, tOff + 5 * L);
+        c30.intoArray(tile, tOff + 6 * L);
+        c31.intoArray(tile, tOff + 7 * L);
+        c40.intoArray(tile, tOff + 8 * L);
+        c41.intoArray(tile, tOff + 9 * L);
+        c50.intoArray(tile, tOff + 10 * L);
+        c51.intoArray(tile, tOff + 11 * L);
+    }
+
+    private void tile6x1(float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
+        float[] wp = packed;
+        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
+        FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
+        int wEnd = wOff + k * MR;
+        for (int wi = wOff, bi = bOff; wi < wEnd; wi += MR, bi += bStride) {
+            FloatVector b0 = FloatVector.fromArray(S, b, bi);
+            c0 = FloatVector.broadcast(S, wp[wi]).fma(b0, c0);
+            c1 = FloatVector.broadcast(S, wp[wi + 1]).fma(b0, c1);
+            c2 = FloatVector.broadcast(S, wp[wi + 2]).fma(b0, c2);
+            c3 = FloatVector.broadcast(S, wp[wi + 3]).fma(b0, c3);
+            c4 = FloatVector.broadcast(S, wp[wi + 4]).fma(b0, c4);
+            c5 = FloatVector.broadcast(S, wp[wi + 5]).fma(b0, c5);
+        }
+        // same tile layout as 6x2 (row stride NR*L), second vector of each row unused
+        c0.intoArray(tile, tOff);
+        c1.intoArray(tile, tOff + 2 * L);
+        c2.intoArray(tile, tOff + 4 * L);
+        c3.intoArray(tile, tOff + 6 * L);
+        c4.intoArray(tile, tOff + 8 * L);
+        c5.intoArray(tile, tOff + 10 * L);
+    }
+
+    /**
+     * Epilogue of one tile from the tile buffer ({@code rows} x {@code valid} pixels, row stride
+     * NR*L): bias, residual, ReLU, stored into the output; the last partial vector with a mask.
+     */
+    private void epilogue(float[] tile, int tOff, int co0, int rows, int valid, Geometry g, int oOff, int rOff) {
+        int p = g.p();
+        float[] oa = g.oa(), ra = g.ra();
+        int full = Simd.loopBound(valid);
+        for (int r = 0; r < rows; r++) {
+            int t = tOff + r * NR * L, o = oOff + r * p, q = rOff + r * p;
+            float bv = bias[co0 + r];
+            int j = 0;
+            for (; j < full; j += L) {
+                FloatVector v = FloatVector.fromArray(S, tile, t + j).add(bv);
+                if (residual) v = v.add(FloatVector.fromArray(S, ra, q + j));
+                if (relu) v = v.max(0f);
+                v.intoArray(oa, o + j);
+            }
+            for (; j < valid; j++) {
+                float v = tile[t + j] + bv;
+                if (residual) v += ra[q + j];
+                if (relu) v = Math.max(v, 0f);
+                oa[o + j] = v;
+            }
+        }
+    }
+
+    /** Scalar path (LANES == 1): the same tile, plain loops, into the same tile buffer layout. */
+    private void tileScalar(int nr, float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
+        for (int r = 0; r < MR; r++) {
+            for (int j = 0; j < nr; j++) {
+                float acc = 0f;
+                for (int kk = 0; kk < k; kk++) acc = Math.fma(packed[wOff + kk * MR + r], b[bOff + kk * bStride + j], acc);
+                tile[tOff + r * NR + j] = acc;
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package org.deepfever.kernels.simd;
+
+import org.deepfever.core.backend.Backend;
+import org.deepfever.core.backend.Kernel;
+import org.deepfever.core.op.*;
+import org.deepfever.kernels.reference.ReferenceBackend;
+
+/**
+ * CPU kernels on the Panama Vector API (one species, see {@link Simd}), multi-threaded over the
+ * executor's pool. Ops it does not list in {@link #supports} run on the reference backend.
+ */
+public final class SimdBackend implements Backend {
+    private final ReferenceBackend reference = new ReferenceBackend();
+
+    @Override public String name() { return "simd"; }
+    @Override public int priority() { return 10; }
+
+    @Override
+    public boolean supports(Op op) {
+        return switch (op) {
+            case Conv2d c -> c.groups() == 1;
+            case MaxPool2d m -> true;
+            case GlobalAvgPool g -> true;
+            case Concat c -> c.axis() == 1;
+            case Binary b -> true;
+            case ResidualAdd r -> true;
+            case Relu r -> true;
+            case Clip c -> true;
+            case BatchNorm b -> true;
+            case Gemm g -> true;
+            case Softmax s -> true;
+            case L2Normalize l -> true;
+            default -> false;
+        };
+    }
+
+    @Override
+    public Kernel prepare(Op op) {
+        if (!supports(op)) throw new IllegalArgumentException("simd backend does not support " + op.kind());
+        return switch (op) {
+            case Conv2d c -> new ConvKernel(c);
+            case MaxPool2d m -> SimdKernels.maxPool(m);
+            case GlobalAvgPool g -> SimdKernels.globalAvgPool();
+            case Concat c -> SimdKernels.concat1();
+            case Binary b -> SimdKernels.binary(b, reference.prepare(b));
+            case ResidualAdd r -> SimdKernels.residualAdd(r);
+            case Relu r -> SimdKernels.relu();
+            case Clip c -> SimdKernels.clip(c);
+            case BatchNorm b -> SimdKernels.batchNorm(b);
+            case Gemm g -> SimdKernels.gemm(g);
+            case Softmax s -> SimdKernels.softmax(s);
+            case L2Normalize l -> SimdKernels.l2Normalize(l);
+            default -> throw new IllegalArgumentException("simd backend does not support " + op.kind());
+        };
+    }
+
+    @Override public String toString() { return "simd[" + Simd.describe() + "]"; }
+}

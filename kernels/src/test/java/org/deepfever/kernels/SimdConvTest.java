@@ -1,0 +1,152 @@
+package org.deepfever.kernels;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.deepfever.core.Shape;
+import org.deepfever.core.Tensor;
+import org.deepfever.core.backend.Kernel;
+import org.deepfever.core.backend.ThreadPool;
+import org.deepfever.core.op.Activation;
+import org.deepfever.core.op.Conv2d;
+import org.deepfever.kernels.reference.ReferenceBackend;
+import org.deepfever.kernels.simd.Simd;
+import org.deepfever.kernels.simd.SimdBackend;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * SIMD convolution against the reference backend.
+ *
+ * <p>Tolerance: |simd - ref| <= 1e-4 + 1e-4 * M, where M = sum over the window of |w * x| (+ |bias|
+ * + |residual|) for that output element, computed by the reference conv on absolute values. This
+ * bounds float32 accumulation error regardless of cancellation.
+ */
+class SimdConvTest {
+    static final float ABS = 1e-4f, REL = 1e-4f;
+    static final ReferenceBackend REF = new ReferenceBackend();
+    static final SimdBackend SIMD = new SimdBackend();
+    static final ThreadPool POOL3 = new ThreadPool(3);
+    static final ThreadPool POOL1 = new ThreadPool(1);
+
+    @AfterAll
+    static void close() {
+        POOL3.close();
+        POOL1.close();
+    }
+
+    /** One test case: input [n,cin,h,w], kernel, strides, pads (t,l,b,r), dilation, epilogue, slicing. */
+    record Case(String name, int n, int cin, int h, int w, int cout, int kh, int kw, int sh, int sw,
+                int pt, int pl, int pb, int pr, int dh, int dw, boolean bias, Activation act, boolean residual, boolean sliced) {
+        @Override public String toString() { return name; }
+    }
+
+    static Stream<Case> cases() {
+        List<Case> c = new ArrayList<>();
+        Activation N = Activation.NONE, R = Activation.RELU;
+        c.add(new Case("1x1 cin7 5x5 cout3", 1, 7, 5, 5, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, false, N, false, false));
+        c.add(new Case("1x1 cin33 9x13 cout13 bias relu b2 sliced", 2, 33, 9, 13, 13, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, false, true));
+        c.add(new Case("1x1 cin16 8x8 cout16 (no pixel tail) b2", 2, 16, 8, 8, 16, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, N, false, false));
+        c.add(new Case("1x1 cin96 7x7 cout64 bias relu", 1, 96, 7, 7, 64, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, false, true));
+        c.add(new Case("1x1 cin40 3x3 cout35 residual relu b3 sliced", 3, 40, 3, 3, 35, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, true, true));
+        c.add(new Case("1x1 stride2 cin9 11x11 cout10", 1, 9, 11, 11, 10, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, true, N, false, false));
+        c.add(new Case("1x1 pad1 cin5 4x6 cout7", 1, 5, 4, 6, 7, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, true, N, false, false));
+        c.add(new Case("3x3 pad1 cin3 11x11 cout7 relu", 1, 3, 11, 11, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, false));
+        c.add(new Case("3x3 s2 cin5 15x15 cout33", 1, 5, 15, 15, 33, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, N, false, false));
+        c.add(new Case("3x3 s2 pad1 cin6 16x16 cout12 b2 sliced", 2, 6, 16, 16, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, false, R, false, true));
+        c.add(new Case("1x7 cin8 7x7 cout12 pad(0,3)", 1, 8, 7, 7, 12, 1, 7, 1, 1, 0, 3, 0, 3, 1, 1, true, R, false, false));
+        c.add(new Case("7x1 cin12 7x7 cout9 pad(3,0) b2 sliced", 2, 12, 7, 7, 9, 7, 1, 1, 1, 3, 0, 3, 0, 1, 1, true, R, false, true));
+        c.add(new Case("1x3 cin10 3x3 cout14 pad(0,1)", 1, 10, 3, 3, 14, 1, 3, 1, 1, 0, 1, 0, 1, 1, 1, true, R, false, false));
+        c.add(new Case("3x1 cin14 3x3 cout10 pad(1,0) residual", 1, 14, 3, 3, 10, 3, 1, 1, 1, 1, 0, 1, 0, 1, 1, true, N, true, false));
+        c.add(new Case("3x2 asym pad t0 l1 b2 r0 stride(2,1)", 1, 4, 9, 10, 8, 3, 2, 2, 1, 0, 1, 2, 0, 1, 1, true, N, false, false));
+        c.add(new Case("5x5 stride(1,3) pad(2,0,1,4) cin3 cout5", 2, 3, 12, 13, 5, 5, 5, 1, 3, 2, 0, 1, 4, 1, 1, true, R, false, true));
+        c.add(new Case("3x3 dilation 2 pad2 cin4 10x9 cout6", 1, 4, 10, 9, 6, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, true, N, false, false));
+        c.add(new Case("3x3 pad1 cin32 15x15 cout32 residual relu sliced", 1, 32, 15, 15, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, true, true));
+        c.add(new Case("3x3 cin64 33x33 cout20 (several im2col blocks)", 1, 64, 33, 33, 20, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, true, R, false, false));
+        c.add(new Case("3x3 pad1 cin7 1x1 cout5 (tiny)", 1, 7, 1, 1, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, N, false, false));
+        c.add(new Case("3x3 s2 cin3 23x23 cout32 b3 (stem-like)", 3, 3, 23, 23, 32, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, R, false, false));
+        return c.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void matchesReference(Case k) {
+        Random rnd = new Random(k.name().hashCode());
+        Tensor w = TestSupport.random(rnd, k.cout(), k.cin(), k.kh(), k.kw());
+        Tensor b = k.bias() ? TestSupport.random(rnd, k.cout()) : null;
+        Conv2d conv = new Conv2d(w, b, k.sh(), k.sw(), k.pt(), k.pl(), k.pb(), k.pr(), k.dh(), k.dw(), 1, k.act(), k.residual());
+        assertTrue(SIMD.supports(conv));
+        Tensor x = TestSupport.random(rnd, k.n(), k.cin(), k.h(), k.w());
+        Shape outShape = conv.withResidual(false).outputShape(x.shape());
+        Tensor res = k.residual() ? TestSupport.random(rnd, outShape.dims()) : null;
+        Tensor[] in = res == null ? new Tensor[] {x} : new Tensor[] {x, res};
+
+        Tensor expected = Tensor.zeros(outShape.dims());
+        TestSupport.run(REF.prepare(conv), in, expected);
+        Tensor magnitude = magnitude(conv, x, res, outShape);
+
+        Kernel simd = SIMD.prepare(conv);
+        for (ThreadPool pool : new ThreadPool[] {POOL1, TestSupport.POOL, POOL3}) {
+            Tensor[] sin = in;
+            Tensor out;
+            if (k.sliced()) {
+                sin = new Tensor[in.length];
+                sin[0] = TestSupport.slicedCopy(x, 3, 2, Float.NaN);
+                if (res != null) sin[1] = TestSupport.slicedCopy(res, 1, 4, Float.NaN);
+                out = TestSupport.sliced(outShape.dims(), 5, 3, -7f);
+            } else {
+                out = Tensor.zeros(outShape.dims());
+            }
+            runOn(pool, simd, sin, out);
+            assertClose(k.name() + " threads=" + pool.threads(), expected, out, magnitude, ABS, REL);
+            if (k.sliced()) TestSupport.assertOutsideUntouched(out, -7f);
+        }
+        // The reference itself must also honour slices.
+        if (k.sliced()) {
+            Tensor out = TestSupport.sliced(outShape.dims(), 2, 1, -7f);
+            Tensor[] sin = {TestSupport.slicedCopy(x, 1, 1, Float.NaN)};
+            if (res != null) sin = new Tensor[] {sin[0], TestSupport.slicedCopy(res, 2, 0, Float.NaN)};
+            TestSupport.run(REF.prepare(conv), sin, out);
+            assertClose(k.name() + " reference on slices", expected, out, magnitude, 0f, 1e-6f);
+            TestSupport.assertOutsideUntouched(out, -7f);
+        }
+    }
+
+    static void runOn(ThreadPool pool, Kernel k, Tensor[] in, Tensor out) {
+        Shape[] shapes = new Shape[in.length];
+        for (int i = 0; i < in.length; i++) shapes[i] = in[i].shape();
+        long scratch = k.scratchFloats(shapes, out.shape(), pool.threads());
+        k.run(in, out, new TestSupport.Ctx(pool, new float[Math.toIntExact(scratch)]));
+    }
+
+    /** sum |w*x| + |b| + |residual| per output element, by the reference conv on absolute values. */
+    static Tensor magnitude(Conv2d conv, Tensor x, Tensor res, Shape outShape) {
+        Conv2d abs = conv.withWeights(absOf(conv.weight()), conv.bias() == null ? null : absOf(conv.bias())).withActivation(Activation.NONE);
+        Tensor m = Tensor.zeros(outShape.dims());
+        Tensor[] in = res == null ? new Tensor[] {absOf(x)} : new Tensor[] {absOf(x), absOf(res)};
+        TestSupport.run(REF.prepare(abs), in, m);
+        return m;
+    }
+
+    static Tensor absOf(Tensor t) {
+        float[] a = t.toFloatArray();
+        for (int i = 0; i < a.length; i++) a[i] = Math.abs(a[i]);
+        return Tensor.of(a, t.shape().dims());
+    }
+
+    static void assertClose(String what, Tensor expected, Tensor actual, Tensor magnitude, float abs, float rel) {
+        if (!expected.shape().equals(actual.shape())) fail(what + ": shape " + actual.shape() + " != " + expected.shape());
+        for (long i = 0; i < expected.size(); i++) {
+            float e = expected.getFlat(i), a = actual.getFlat(i);
+            float tol = abs + rel * (magnitude == null ? Math.abs(e) : magnitude.getFlat(i));
+            if (!(Math.abs(e - a) <= tol)) {
+                fail(what + " [" + Simd.describe() + "]: element " + i + " of " + expected.shape() + ": expected " + e + " got " + a + " (tol " + tol + ")");
+            }
+        }
+    }
+}

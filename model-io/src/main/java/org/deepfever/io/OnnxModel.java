@@ -1,0 +1,310 @@
+package org.deepfever.io;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.ProtocolStringList;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.InvalidPathException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.deepfever.core.Shape;
+import org.deepfever.core.Tensor;
+import org.deepfever.io.Floats.DType;
+import org.deepfever.io.onnx.proto.Onnx.AttributeProto;
+import org.deepfever.io.onnx.proto.Onnx.GraphProto;
+import org.deepfever.io.onnx.proto.Onnx.ModelProto;
+import org.deepfever.io.onnx.proto.Onnx.NodeProto;
+import org.deepfever.io.onnx.proto.Onnx.StringStringEntryProto;
+import org.deepfever.io.onnx.proto.Onnx.TensorProto;
+import org.deepfever.io.onnx.proto.Onnx.TensorShapeProto;
+import org.deepfever.io.onnx.proto.Onnx.ValueInfoProto;
+
+/**
+ * An ONNX model read by {@link OnnxReader}: the parsed {@link ModelProto}, the opset of the
+ * default domain, and the graph's initializers decoded into tensors. Float32 raw_data
+ * initializers are slices of the memory-mapped model (or external data) file; float_data,
+ * float16 and bfloat16 ones are heap arrays; int64/int32 initializers are {@link IntTensor}s.
+ *
+ * <p>The proto's bytes fields (raw_data, attribute {@code s}) alias the mapping: use them, and
+ * the mapped tensors, only until {@link #close()}. String fields are materialised at load time.
+ */
+public final class OnnxModel implements AutoCloseable {
+    /** An integer tensor (int64 or int32 data widened to long), row-major. */
+    public record IntTensor(int[] shape, long[] values) {
+        @Override public String toString() { return "IntTensor" + Arrays.toString(shape) + (values.length <= 8 ? Arrays.toString(values) : ""); }
+    }
+
+    static final int FLOAT = 1, INT32 = 6, INT64 = 7, FLOAT16 = 10, BFLOAT16 = 16;
+
+    private final MappedFile file;
+    private final Arena arena;
+    private final ModelProto proto;
+    private final long opset;
+    private final Map<String, Tensor> initializers;
+    private final Map<String, IntTensor> intInitializers;
+    private final Map<Path, MappedFile> external = new HashMap<>();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    OnnxModel(MappedFile file, Arena arena, ModelProto proto, long opset) throws ModelFormatException {
+        this.file = file;
+        this.arena = arena;
+        this.proto = proto;
+        this.opset = opset;
+        materialiseStrings(proto);
+        Map<String, Tensor> floats = new LinkedHashMap<>();
+        Map<String, IntTensor> ints = new LinkedHashMap<>();
+        for (TensorProto t : proto.getGraph().getInitializerList()) {
+            String name = t.getName();
+            if (name.isEmpty()) throw file.error("graph has an initializer without a name");
+            if (floats.containsKey(name) || ints.containsKey(name)) throw file.error(name, "initializer defined twice");
+            switch (t.getDataType()) {
+                case FLOAT, FLOAT16, BFLOAT16 -> floats.put(name, toTensor(t));
+                case INT64, INT32 -> ints.put(name, toInts(t));
+                default -> throw file.error(name, "initializer has unsupported data type " + typeName(t.getDataType()) + " (supported: FLOAT, FLOAT16, BFLOAT16, INT64, INT32)");
+            }
+        }
+        this.initializers = Collections.unmodifiableMap(floats);
+        this.intInitializers = Collections.unmodifiableMap(ints);
+    }
+
+    /** The model file. */
+    public Path path() { return file.path; }
+
+    /** The ONNX IR version the file declares. */
+    public long irVersion() { return proto.getIrVersion(); }
+
+    /** The opset version imported for the default ("" / "ai.onnx") domain, 13 to 17. */
+    public long opsetVersion() { return opset; }
+
+    /** The whole parsed model. */
+    public ModelProto proto() { return proto; }
+
+    /** The main graph: nodes, inputs, outputs, initializers. */
+    public GraphProto graph() { return proto.getGraph(); }
+
+    /** Float initializers by name, in file order (mapped when raw float32 data). */
+    public Map<String, Tensor> initializers() { return initializers; }
+
+    /** Integer (int64/int32) initializers by name, in file order. */
+    public Map<String, IntTensor> intInitializers() { return intInitializers; }
+
+    /** Decodes a FLOAT/FLOAT16/BFLOAT16 tensor proto of this model (e.g. a Constant's value). */
+    public Tensor toTensor(TensorProto t) throws ModelFormatException {
+        String name = t.getName().isEmpty() ? null : t.getName();
+        int[] dims = dims(t);
+        long n = Shape.of(dims).size();
+        int dt = t.getDataType();
+        DType type = switch (dt) {
+            case FLOAT -> DType.F32;
+            case FLOAT16 -> DType.F16;
+            case BFLOAT16 -> DType.BF16;
+            default -> throw file.error(name, "data type " + typeName(dt) + " is not a float type (FLOAT, FLOAT16, BFLOAT16)");
+        };
+        if (n > Integer.MAX_VALUE) throw file.error(name, "dims " + t.getDimsList() + " are too large");
+        MemorySegment bytes = bytes(t, name, type, n);
+        if (bytes != null) return Floats.tensor(bytes, type, dims, ByteOrder.LITTLE_ENDIAN);
+        if (type == DType.F32) {
+            if (t.getFloatDataCount() != n) throw file.error(name, "dims " + t.getDimsList() + " need " + n + " values, float_data holds " + t.getFloatDataCount());
+            float[] a = new float[(int) n];
+            for (int i = 0; i < a.length; i++) a[i] = t.getFloatData(i);
+            return Tensor.of(a, dims);
+        }
+        // float16/bfloat16 without raw_data: bit patterns in the low 16 bits of int32_data.
+        if (t.getInt32DataCount() != n) throw file.error(name, "dims " + t.getDimsList() + " need " + n + " values, int32_data holds " + t.getInt32DataCount());
+        float[] a = new float[(int) n];
+        for (int i = 0; i < a.length; i++) {
+            int bits = t.getInt32Data(i) & 0xffff;
+            a[i] = type == DType.F16 ? Float.float16ToFloat((short) bits) : Float.intBitsToFloat(bits << 16);
+        }
+        return Tensor.of(a, dims);
+    }
+
+    /** Decodes an INT64/INT32 tensor proto of this model (e.g. a Constant's shape value). */
+    public IntTensor toInts(TensorProto t) throws ModelFormatException {
+        String name = t.getName().isEmpty() ? null : t.getName();
+        int[] dims = dims(t);
+        long n = Shape.of(dims).size();
+        int dt = t.getDataType();
+        if (dt != INT64 && dt != INT32) throw file.error(name, "data type " + typeName(dt) + " is not an integer type (INT64, INT32)");
+        if (n > Integer.MAX_VALUE) throw file.error(name, "dims " + t.getDimsList() + " are too large");
+        long[] v = new long[(int) n];
+        MemorySegment bytes = bytes(t, name, dt == INT64 ? DType.I64 : DType.I32, n);
+        if (bytes != null) {
+            for (int i = 0; i < v.length; i++) {
+                v[i] = dt == INT64 ? bytes.getAtIndex(MappedFile.LE_LONG, i) : bytes.getAtIndex(MappedFile.LE_INT, i);
+            }
+        } else if (dt == INT64) {
+            if (t.getInt64DataCount() != n) throw file.error(name, "dims " + t.getDimsList() + " need " + n + " values, int64_data holds " + t.getInt64DataCount());
+            for (int i = 0; i < v.length; i++) v[i] = t.getInt64Data(i);
+        } else {
+            if (t.getInt32DataCount() != n) throw file.error(name, "dims " + t.getDimsList() + " need " + n + " values, int32_data holds " + t.getInt32DataCount());
+            for (int i = 0; i < v.length; i++) v[i] = t.getInt32Data(i);
+        }
+        return new IntTensor(dims, v);
+    }
+
+    /** Releases the mapping of the model and its external data files. Idempotent. */
+    @Override public void close() {
+        if (closed.compareAndSet(false, true)) arena.close();
+    }
+
+    @Override public String toString() { return "OnnxModel[" + file.path + ", opset " + opset + ", " + graph().getNodeCount() + " nodes]"; }
+
+    private int[] dims(TensorProto t) throws ModelFormatException {
+        int[] d = new int[t.getDimsCount()];
+        for (int i = 0; i < d.length; i++) {
+            long v = t.getDims(i);
+            if (v < 0 || v > Integer.MAX_VALUE) throw file.error(t.getName().isEmpty() ? null : t.getName(), "bad dims " + t.getDimsList());
+            d[i] = (int) v;
+        }
+        return d;
+    }
+
+    /** raw_data or external data as a segment of exactly n elements; null when the typed fields hold the data. */
+    private MemorySegment bytes(TensorProto t, String name, DType type, long n) throws ModelFormatException {
+        long need = n * type.size;
+        MemorySegment seg;
+        String where;
+        if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
+            seg = externalData(t, name);
+            where = "external data";
+        } else if (t.hasRawData()) {
+            seg = alias(t.getRawData());
+            where = "raw_data";
+        } else {
+            return null;
+        }
+        if (seg.byteSize() != need) {
+            throw file.error(name, "dims " + t.getDimsList() + " " + typeName(t.getDataType()) + " need " + need + " bytes, " + where + " holds " + seg.byteSize());
+        }
+        return seg;
+    }
+
+    /** The bytes of a parsed ByteString: a slice of the mapping when protobuf aliased it, else a heap copy. */
+    private MemorySegment alias(ByteString bs) {
+        if (bs.isEmpty()) return MemorySegment.ofArray(new byte[0]);
+        ByteBuffer bb = bs.asReadOnlyByteBuffer();
+        if (bb.isDirect()) {
+            MemorySegment s = MemorySegment.ofBuffer(bb);
+            long off = s.address() - file.seg.address();
+            if (off >= 0 && off <= file.size() - s.byteSize()) return file.seg.asSlice(off, s.byteSize());
+        }
+        return MemorySegment.ofArray(bs.toByteArray());
+    }
+
+    private MemorySegment externalData(TensorProto t, String name) throws ModelFormatException {
+        String location = null;
+        long offset = 0, length = -1;
+        for (StringStringEntryProto e : t.getExternalDataList()) {
+            switch (e.getKey()) {
+                case "location" -> location = e.getValue();
+                case "offset" -> offset = parseLong(name, "offset", e.getValue());
+                case "length" -> length = parseLong(name, "length", e.getValue());
+                default -> { /* checksum and others: not needed */ }
+            }
+        }
+        if (location == null || location.isEmpty()) throw file.error(name, "external data has no location");
+        Path base = file.path.toAbsolutePath().normalize().getParent();
+        Path rel;
+        try {
+            rel = Path.of(location);
+        } catch (InvalidPathException e) {
+            throw file.error(name, "external data location '" + location + "' is not a valid path");
+        }
+        if (rel.isAbsolute() || rel.getRoot() != null) throw file.error(name, "external data location '" + location + "' is absolute; it must be relative to the model's directory");
+        Path target = base.resolve(rel).normalize();
+        if (!target.startsWith(base) || target.equals(base)) throw file.error(name, "external data location '" + location + "' escapes the model's directory");
+        MappedFile ext;
+        synchronized (external) {
+            ext = external.get(target);
+            if (ext == null) {
+                try {
+                    if (!target.toRealPath().startsWith(base.toRealPath())) throw file.error(name, "external data location '" + location + "' escapes the model's directory (through a link)");
+                    ext = MappedFile.map(target, arena);
+                } catch (NoSuchFileException e) {
+                    throw file.error(name, "external data file '" + location + "' not found next to the model");
+                } catch (ModelFormatException e) {
+                    throw e;
+                } catch (IOException e) {
+                    throw new ModelFormatException(file.path, name, "cannot read external data file '" + location + "': " + e, e);
+                }
+                external.put(target, ext);
+            }
+        }
+        if (length < 0) length = ext.size() - offset;
+        if (offset > ext.size() || length < 0 || length > ext.size() - offset) {
+            throw file.error(name, "external data [" + offset + ", +" + length + ") lies outside '" + location + "' of " + ext.size() + " bytes (truncated?)");
+        }
+        return ext.seg.asSlice(offset, length);
+    }
+
+    private long parseLong(String name, String key, String v) throws ModelFormatException {
+        try {
+            long x = Long.parseLong(v.strip());
+            if (x >= 0) return x;
+        } catch (NumberFormatException ignored) { /* below */ }
+        throw file.error(name, "external data " + key + " '" + v + "' is not a non-negative integer");
+    }
+
+    static String typeName(int dt) {
+        TensorProto.DataType d = TensorProto.DataType.forNumber(dt);
+        return d == null ? "#" + dt : d.name();
+    }
+
+    /**
+     * Converts every string field of the graph to a Java String now, while the mapping is alive:
+     * protobuf keeps unread strings as byte strings aliasing the file and may later read them
+     * through raw addresses.
+     */
+    private static void materialiseStrings(ModelProto m) {
+        m.getProducerName(); m.getProducerVersion(); m.getDomain(); m.getDocString();
+        m.getOpsetImportList().forEach(o -> o.getDomain());
+        m.getMetadataPropsList().forEach(e -> { e.getKey(); e.getValue(); });
+        materialise(m.getGraph(), 0);
+    }
+
+    private static void materialise(GraphProto g, int depth) {
+        if (depth > 64) return;
+        g.getName(); g.getDocString();
+        for (NodeProto n : g.getNodeList()) {
+            n.getName(); n.getOpType(); n.getDomain(); n.getDocString();
+            touch(n.getInputList());
+            touch(n.getOutputList());
+            for (AttributeProto a : n.getAttributeList()) {
+                a.getName(); a.getRefAttrName(); a.getDocString();
+                if (a.hasT()) materialise(a.getT());
+                a.getTensorsList().forEach(OnnxModel::materialise);
+                if (a.hasG()) materialise(a.getG(), depth + 1);
+                for (GraphProto sub : a.getGraphsList()) materialise(sub, depth + 1);
+            }
+        }
+        g.getInitializerList().forEach(OnnxModel::materialise);
+        for (var list : java.util.List.of(g.getInputList(), g.getOutputList(), g.getValueInfoList())) {
+            for (ValueInfoProto v : list) {
+                v.getName(); v.getDocString();
+                if (v.getType().hasTensorType()) {
+                    v.getType().getDenotation();
+                    for (TensorShapeProto.Dimension d : v.getType().getTensorType().getShape().getDimList()) { d.getDimParam(); d.getDenotation(); }
+                }
+            }
+        }
+    }
+
+    private static void materialise(TensorProto t) {
+        t.getName(); t.getDocString();
+        t.getExternalDataList().forEach(e -> { e.getKey(); e.getValue(); });
+    }
+
+    private static void touch(ProtocolStringList l) {
+        for (int i = 0; i < l.size(); i++) l.get(i);
+    }
+}

@@ -23,3 +23,16 @@ for r, c, size in ((66, 174, 96), (64, 247, 77), (-10, -20, 60), (0, 0, 1), (3, 
     cy, cx = r + size / 2, c + size / 2
     half = size * 1.4 / 2
     print(c, r, size, [int(round(cx - half)), int(round(cy - half)), int(round(cx + half)), int(round(cy + half))])
+
+# CMYK JPEGs: a Pillow-written CMYK file (Adobe APP14 marker, transform 0, inverted samples) and a
+# YCCK file (Adobe transform 2) written by the JDK's JPEG writer from a 64x48 raster of 16x16 flat
+# patches (the raster is stored as YCCK samples as it is); the references are Pillow's RGB.
+import numpy as np
+c = np.zeros((48, 64, 4), np.uint8)
+for y in range(48):
+    for x in range(64):
+        bx, by = x // 16, y // 16
+        c[y, x] = ((bx * 60 + 20) % 256, (by * 90 + 40) % 256, ((bx + by) * 50 + 10) % 256, 255 - bx * 40 - by * 10)
+Image.fromarray(c, "CMYK").save("pil/cmyk_adobe.jpg", quality=95)
+Image.open("pil/cmyk_adobe.jpg").convert("RGB").save("pil/cmyk_adobe_rgb.png")
+Image.open("pil/ycck_adobe.jpg").convert("RGB").save("pil/ycck_adobe_rgb.png")

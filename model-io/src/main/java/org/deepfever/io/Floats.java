@@ -4,7 +4,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import org.deepfever.core.Shape;
-import org.deepfever.core.Storage;
 import org.deepfever.core.Tensor;
 
 /** Element types and their conversion from raw bytes to float32 tensors. */
@@ -89,10 +88,5 @@ final class Floats {
         if (type == DType.F32 && order == ByteOrder.LITTLE_ENDIAN) return Tensor.ofSegment(bytes, dims);
         long n = Shape.of(dims).size();
         return Tensor.of(toFloats(bytes, type, n, order), dims);
-    }
-
-    /** A strided view over float32 little-endian storage, as is (zero-copy). */
-    static Tensor view(MemorySegment storage, int[] dims, long[] strides, long offset) {
-        return new Tensor(Shape.of(dims), strides, new Storage.Segment(storage), offset);
     }
 }

@@ -1,11 +1,8 @@
 package org.deepfever.io;
 
-import com.google.protobuf.ByteString;
-import com.google.protobuf.ProtocolStringList;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
@@ -14,19 +11,16 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.deepfever.core.Shape;
 import org.deepfever.core.Tensor;
 import org.deepfever.io.Floats.DType;
-import org.deepfever.io.onnx.proto.Onnx.AttributeProto;
 import org.deepfever.io.onnx.proto.Onnx.GraphProto;
 import org.deepfever.io.onnx.proto.Onnx.ModelProto;
-import org.deepfever.io.onnx.proto.Onnx.NodeProto;
 import org.deepfever.io.onnx.proto.Onnx.StringStringEntryProto;
 import org.deepfever.io.onnx.proto.Onnx.TensorProto;
-import org.deepfever.io.onnx.proto.Onnx.TensorShapeProto;
-import org.deepfever.io.onnx.proto.Onnx.ValueInfoProto;
 
 /**
  * An ONNX model read by {@link OnnxReader}: the parsed {@link ModelProto}, the opset of the
@@ -34,8 +28,9 @@ import org.deepfever.io.onnx.proto.Onnx.ValueInfoProto;
  * initializers are slices of the memory-mapped model (or external data) file; float_data,
  * float16 and bfloat16 ones are heap arrays; int64/int32 initializers are {@link IntTensor}s.
  *
- * <p>The proto's bytes fields (raw_data, attribute {@code s}) alias the mapping: use them, and
- * the mapped tensors, only until {@link #close()}. String fields are materialised at load time.
+ * <p>The graph initializers in {@link #graph()} carry no raw_data: it stays in the mapped file and
+ * is exposed only through {@link #initializers()} / {@link #intInitializers()}. Mapped tensors are
+ * valid until {@link #close()}; the proto itself is plain heap data.
  */
 public final class OnnxModel implements AutoCloseable {
     /** An integer tensor (int64 or int32 data widened to long), row-major. */
@@ -54,21 +49,23 @@ public final class OnnxModel implements AutoCloseable {
     private final Map<Path, MappedFile> external = new HashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    OnnxModel(MappedFile file, Arena arena, ModelProto proto, long opset) throws ModelFormatException {
+    OnnxModel(MappedFile file, Arena arena, ModelProto proto, long opset, List<long[]> rawData) throws ModelFormatException {
         this.file = file;
         this.arena = arena;
         this.proto = proto;
         this.opset = opset;
-        materialiseStrings(proto);
         Map<String, Tensor> floats = new LinkedHashMap<>();
         Map<String, IntTensor> ints = new LinkedHashMap<>();
-        for (TensorProto t : proto.getGraph().getInitializerList()) {
+        for (int i = 0; i < proto.getGraph().getInitializerCount(); i++) {
+            TensorProto t = proto.getGraph().getInitializer(i);
+            long[] raw = rawData.get(i);
+            MemorySegment mapped = raw == null ? null : file.seg.asSlice(raw[0], raw[1]);
             String name = t.getName();
             if (name.isEmpty()) throw file.error("graph has an initializer without a name");
             if (floats.containsKey(name) || ints.containsKey(name)) throw file.error(name, "initializer defined twice");
             switch (t.getDataType()) {
-                case FLOAT, FLOAT16, BFLOAT16 -> floats.put(name, toTensor(t));
-                case INT64, INT32 -> ints.put(name, toInts(t));
+                case FLOAT, FLOAT16, BFLOAT16 -> floats.put(name, decodeFloats(t, mapped));
+                case INT64, INT32 -> ints.put(name, decodeInts(t, mapped));
                 default -> throw file.error(name, "initializer has unsupported data type " + typeName(t.getDataType()) + " (supported: FLOAT, FLOAT16, BFLOAT16, INT64, INT32)");
             }
         }
@@ -99,6 +96,15 @@ public final class OnnxModel implements AutoCloseable {
 
     /** Decodes a FLOAT/FLOAT16/BFLOAT16 tensor proto of this model (e.g. a Constant's value). */
     public Tensor toTensor(TensorProto t) throws ModelFormatException {
+        return decodeFloats(t, null);
+    }
+
+    /** Decodes an INT64/INT32 tensor proto of this model (e.g. a Constant's shape value). */
+    public IntTensor toInts(TensorProto t) throws ModelFormatException {
+        return decodeInts(t, null);
+    }
+
+    private Tensor decodeFloats(TensorProto t, MemorySegment mapped) throws ModelFormatException {
         String name = t.getName().isEmpty() ? null : t.getName();
         int[] dims = dims(t);
         long n = Shape.of(dims).size();
@@ -110,8 +116,11 @@ public final class OnnxModel implements AutoCloseable {
             default -> throw file.error(name, "data type " + typeName(dt) + " is not a float type (FLOAT, FLOAT16, BFLOAT16)");
         };
         if (n > Integer.MAX_VALUE) throw file.error(name, "dims " + t.getDimsList() + " are too large");
-        MemorySegment bytes = bytes(t, name, type, n);
-        if (bytes != null) return Floats.tensor(bytes, type, dims, ByteOrder.LITTLE_ENDIAN);
+        MemorySegment bytes = bytes(t, mapped, name, type, n);
+        if (bytes != null) {
+            if (bytes.isNative()) return Floats.tensor(bytes, type, dims, ByteOrder.LITTLE_ENDIAN);
+            return Tensor.of(Floats.toFloats(bytes, type, n, ByteOrder.LITTLE_ENDIAN), dims);
+        }
         if (type == DType.F32) {
             if (t.getFloatDataCount() != n) throw file.error(name, "dims " + t.getDimsList() + " need " + n + " values, float_data holds " + t.getFloatDataCount());
             float[] a = new float[(int) n];
@@ -128,8 +137,7 @@ public final class OnnxModel implements AutoCloseable {
         return Tensor.of(a, dims);
     }
 
-    /** Decodes an INT64/INT32 tensor proto of this model (e.g. a Constant's shape value). */
-    public IntTensor toInts(TensorProto t) throws ModelFormatException {
+    private IntTensor decodeInts(TensorProto t, MemorySegment mapped) throws ModelFormatException {
         String name = t.getName().isEmpty() ? null : t.getName();
         int[] dims = dims(t);
         long n = Shape.of(dims).size();
@@ -137,7 +145,7 @@ public final class OnnxModel implements AutoCloseable {
         if (dt != INT64 && dt != INT32) throw file.error(name, "data type " + typeName(dt) + " is not an integer type (INT64, INT32)");
         if (n > Integer.MAX_VALUE) throw file.error(name, "dims " + t.getDimsList() + " are too large");
         long[] v = new long[(int) n];
-        MemorySegment bytes = bytes(t, name, dt == INT64 ? DType.I64 : DType.I32, n);
+        MemorySegment bytes = bytes(t, mapped, name, dt == INT64 ? DType.I64 : DType.I32, n);
         if (bytes != null) {
             for (int i = 0; i < v.length; i++) {
                 v[i] = dt == INT64 ? bytes.getAtIndex(MappedFile.LE_LONG, i) : bytes.getAtIndex(MappedFile.LE_INT, i);
@@ -169,16 +177,22 @@ public final class OnnxModel implements AutoCloseable {
         return d;
     }
 
-    /** raw_data or external data as a segment of exactly n elements; null when the typed fields hold the data. */
-    private MemorySegment bytes(TensorProto t, String name, DType type, long n) throws ModelFormatException {
+    /**
+     * External data, mapped raw_data (initializers) or raw_data (other tensors) as a segment of
+     * exactly n elements; null when the typed fields hold the data.
+     */
+    private MemorySegment bytes(TensorProto t, MemorySegment mapped, String name, DType type, long n) throws ModelFormatException {
         long need = n * type.size;
         MemorySegment seg;
         String where;
         if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {
             seg = externalData(t, name);
             where = "external data";
+        } else if (mapped != null) {
+            seg = mapped;
+            where = "raw_data";
         } else if (t.hasRawData()) {
-            seg = alias(t.getRawData());
+            seg = MemorySegment.ofArray(t.getRawData().toByteArray());
             where = "raw_data";
         } else {
             return null;
@@ -187,18 +201,6 @@ public final class OnnxModel implements AutoCloseable {
             throw file.error(name, "dims " + t.getDimsList() + " " + typeName(t.getDataType()) + " need " + need + " bytes, " + where + " holds " + seg.byteSize());
         }
         return seg;
-    }
-
-    /** The bytes of a parsed ByteString: a slice of the mapping when protobuf aliased it, else a heap copy. */
-    private MemorySegment alias(ByteString bs) {
-        if (bs.isEmpty()) return MemorySegment.ofArray(new byte[0]);
-        ByteBuffer bb = bs.asReadOnlyByteBuffer();
-        if (bb.isDirect()) {
-            MemorySegment s = MemorySegment.ofBuffer(bb);
-            long off = s.address() - file.seg.address();
-            if (off >= 0 && off <= file.size() - s.byteSize()) return file.seg.asSlice(off, s.byteSize());
-        }
-        return MemorySegment.ofArray(bs.toByteArray());
     }
 
     private MemorySegment externalData(TensorProto t, String name) throws ModelFormatException {
@@ -258,53 +260,5 @@ public final class OnnxModel implements AutoCloseable {
     static String typeName(int dt) {
         TensorProto.DataType d = TensorProto.DataType.forNumber(dt);
         return d == null ? "#" + dt : d.name();
-    }
-
-    /**
-     * Converts every string field of the graph to a Java String now, while the mapping is alive:
-     * protobuf keeps unread strings as byte strings aliasing the file and may later read them
-     * through raw addresses.
-     */
-    private static void materialiseStrings(ModelProto m) {
-        m.getProducerName(); m.getProducerVersion(); m.getDomain(); m.getDocString();
-        m.getOpsetImportList().forEach(o -> o.getDomain());
-        m.getMetadataPropsList().forEach(e -> { e.getKey(); e.getValue(); });
-        materialise(m.getGraph(), 0);
-    }
-
-    private static void materialise(GraphProto g, int depth) {
-        if (depth > 64) return;
-        g.getName(); g.getDocString();
-        for (NodeProto n : g.getNodeList()) {
-            n.getName(); n.getOpType(); n.getDomain(); n.getDocString();
-            touch(n.getInputList());
-            touch(n.getOutputList());
-            for (AttributeProto a : n.getAttributeList()) {
-                a.getName(); a.getRefAttrName(); a.getDocString();
-                if (a.hasT()) materialise(a.getT());
-                a.getTensorsList().forEach(OnnxModel::materialise);
-                if (a.hasG()) materialise(a.getG(), depth + 1);
-                for (GraphProto sub : a.getGraphsList()) materialise(sub, depth + 1);
-            }
-        }
-        g.getInitializerList().forEach(OnnxModel::materialise);
-        for (var list : java.util.List.of(g.getInputList(), g.getOutputList(), g.getValueInfoList())) {
-            for (ValueInfoProto v : list) {
-                v.getName(); v.getDocString();
-                if (v.getType().hasTensorType()) {
-                    v.getType().getDenotation();
-                    for (TensorShapeProto.Dimension d : v.getType().getTensorType().getShape().getDimList()) { d.getDimParam(); d.getDenotation(); }
-                }
-            }
-        }
-    }
-
-    private static void materialise(TensorProto t) {
-        t.getName(); t.getDocString();
-        t.getExternalDataList().forEach(e -> { e.getKey(); e.getValue(); });
-    }
-
-    private static void touch(ProtocolStringList l) {
-        for (int i = 0; i < l.size(); i++) l.get(i);
     }
 }

@@ -13,8 +13,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.deepfever.core.Shape;
+import org.deepfever.core.Storage;
 import org.deepfever.core.Tensor;
-import org.deepfever.io.Floats.DType;
 import org.deepfever.io.RestrictedUnpickler.StorageRef;
 import org.deepfever.io.RestrictedUnpickler.TensorRef;
 
@@ -122,7 +122,7 @@ public final class PthReader {
                 // A strided view (transposed, expanded...): gather into a contiguous heap tensor.
                 long span = last + 1 - t.offset();
                 float[] window = Floats.toFloats(storage.asSlice(t.offset() * es, span * es), s.type(), span, order);
-                Tensor view = new Tensor(Shape.of(dims), t.stride(), new org.deepfever.core.Storage.Heap(window), 0);
+                Tensor view = new Tensor(Shape.of(dims), t.stride(), new Storage.Heap(window), 0);
                 tensors.put(name, view.copy());
             }
         }

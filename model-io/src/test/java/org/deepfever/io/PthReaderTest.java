@@ -37,7 +37,7 @@ class PthReaderTest {
             assertEquals(List.copyOf(st.tensors().keySet()), List.copyOf(pth.tensors().keySet()), "same float tensors, same order");
             for (Map.Entry<String, Tensor> e : st.tensors().entrySet()) {
                 Tensor t = pth.tensor(e.getKey());
-                assertFalse(t.isHeap(), e.getKey() + " should be a mapped slice");
+                assertTrue(TestFiles.isMapped(t), e.getKey() + " should be a mapped slice");
                 assertBitExact(e.getKey(), e.getValue(), t);
             }
             assertTrue(pth.skipped().size() > 10, "BatchNorm num_batches_tracked tensors are skipped");
@@ -66,7 +66,7 @@ class PthReaderTest {
                 assertArrayEquals(new int[] {3, 4}, w.tensor(k).shape().dims(), k);
                 assertArrayEquals(ramp(12), w.tensor(k).toFloatArray(), k);
             }
-            assertFalse(w.tensor("f32").isHeap());
+            assertTrue(TestFiles.isMapped(w.tensor("f32")));
             assertTrue(w.tensor("f16").isHeap());
             assertEquals(Map.of("bn.num_batches_tracked", "int64", "mask", "bool"), w.skipped());
         }
@@ -94,7 +94,7 @@ class PthReaderTest {
             float[] row = new float[6];
             System.arraycopy(base, 6, row, 0, 6);
             assertArrayEquals(row, w.tensor("row").toFloatArray());
-            assertFalse(w.tensor("row").isHeap(), "a contiguous slice at an offset stays mapped");
+            assertTrue(TestFiles.isMapped(w.tensor("row")), "a contiguous slice at an offset stays mapped");
             assertArrayEquals(new float[] {base[2], base[8], base[14], base[20]}, w.tensor("col").toFloatArray());
             Tensor ex = w.tensor("expanded");
             assertArrayEquals(new int[] {3, 4}, ex.shape().dims());
@@ -243,12 +243,33 @@ class PthReaderTest {
     }
 
     @Test
+    void outOfRangeEntryOffsetNamesTensor() throws IOException {
+        byte[] all = Files.readAllBytes(TestFiles.mini("model.pth"));
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(all).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        byte[] name = "model/data/0".getBytes(StandardCharsets.US_ASCII);
+        int patched = 0;
+        for (int i = 46; i + name.length <= all.length; i++) {
+            if (b.getInt(i - 46) == 0x02014b50 && (b.getShort(i - 46 + 28) & 0xffff) == name.length
+                    && java.util.Arrays.equals(all, i, i + name.length, name, 0, name.length)) {
+                b.putInt(i - 46 + 42, 0x7fff0000); // local header offset far past the end
+                patched++;
+            }
+        }
+        assertEquals(1, patched);
+        Path p = tmp.resolve("offset.pth");
+        Files.write(p, all);
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> PthReader.read(p));
+        assertContains(e.getMessage(), "offset.pth: tensor 'conv2d_1a.conv.weight': zip entry 'model/data/0'", "outside the file");
+    }
+
+    @Test
     void deflatedEntriesAreInflated() throws IOException {
         Path p = tmp.resolve("deflated.pth");
         TestFiles.zip(p, TestFiles.unzip(TestFiles.mini("model.pth")), true);
         try (WeightFile d = PthReader.read(p); WeightFile st = SafetensorsReader.read(TestFiles.mini("model.safetensors"))) {
             assertEquals(st.tensors().keySet(), d.tensors().keySet());
             st.tensors().forEach((k, v) -> assertBitExact(k, v, d.tensor(k)));
+            assertFalse(TestFiles.isMapped(d.tensor("conv2d_1a.conv.weight")), "inflated, not mapped");
         }
     }
 

@@ -20,6 +20,7 @@ import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
+import org.deepfever.core.Storage;
 import org.deepfever.core.Tensor;
 
 /** Shared helpers: fixture paths, zip rewriting, small file builders. */
@@ -105,6 +106,11 @@ final class TestFiles {
     }
 
     static byte[] readAll(InputStream in) throws IOException { return in.readAllBytes(); }
+
+    /** Whether the tensor's elements are a slice of a memory-mapped file. */
+    static boolean isMapped(Tensor t) {
+        return t.storage() instanceof Storage.Segment s && s.segment().isMapped();
+    }
 
     /** Same shape and bit-identical elements. */
     static void assertBitExact(String name, Tensor expected, Tensor actual) {

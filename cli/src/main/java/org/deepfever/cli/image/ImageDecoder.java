@@ -48,8 +48,8 @@ import org.w3c.dom.Node;
  */
 public final class ImageDecoder {
 
-    /** Images above this many pixels are refused (a 16k x 16k photo is 268 M pixels). */
-    public static final long DEFAULT_MAX_PIXELS = 1L << 28;
+    /** Images above this many pixels are refused (100 M pixels: a 12000 x 8000 photo is 96 M). */
+    public static final long DEFAULT_MAX_PIXELS = 100_000_000L;
 
     /** Files above this many bytes are refused without being read. */
     public static final long MAX_FILE_BYTES = 1L << 30;
@@ -88,14 +88,14 @@ public final class ImageDecoder {
             }
             ImageReader reader = readers.next();
             try {
-                return read(reader, iis, name, maxPixels);
+                return read(reader, iis, data, name, maxPixels);
             } finally {
                 reader.dispose();
             }
         }
     }
 
-    private static RgbImage read(ImageReader reader, ImageInputStream iis, String name, long maxPixels)
+    private static RgbImage read(ImageReader reader, ImageInputStream iis, byte[] data, String name, long maxPixels)
             throws IOException {
         String format = formatName(reader);
         List<String> warnings = new ArrayList<>();
@@ -142,11 +142,12 @@ public final class ImageDecoder {
             if (e.getMessage() != null && e.getMessage().startsWith(name + ": ")) {
                 throw e;
             }
-            throw new IOException(name + ": " + describeFailure(format, e), e);
+            throw new IOException(name + ": " + describeFailure(format, data, e), e);
         } catch (RuntimeException e) {
             // readers throw IndexOutOfBounds, NegativeArraySize, NPE, IllegalState on crafted input
-            throw new IOException(name + ": corrupt " + format + " image (the " + format + " reader failed: "
-                    + e + ")", e);
+            String what = endsEarly(format, data) ? "truncated " + format + " (the file ends early; " : "corrupt "
+                    + format + " image (";
+            throw new IOException(name + ": " + what + "the " + format + " reader failed: " + e + ")", e);
         }
     }
 
@@ -165,8 +166,8 @@ public final class ImageDecoder {
         return m != null && m.toLowerCase(Locale.ROOT).contains("unsupported image type");
     }
 
-    private static String describeFailure(String format, IOException e) {
-        boolean eof = false;
+    private static String describeFailure(String format, byte[] data, IOException e) {
+        boolean eof = endsEarly(format, data);
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof EOFException) {
                 eof = true;
@@ -177,6 +178,35 @@ public final class ImageDecoder {
             return "truncated " + format + " (the file ends early: " + msg + ")";
         }
         return "corrupt " + format + " image (" + msg + ")";
+    }
+
+    /** Whether the container's own end marker is missing: the file was cut short. */
+    static boolean endsEarly(String format, byte[] d) {
+        int n = d.length;
+        switch (format) {
+            case "JPEG" -> {
+                int e = n;
+                while (e > 2 && d[e - 1] == 0) e--; // some writers pad
+                return !(e >= 2 && (d[e - 2] & 0xFF) == 0xFF && (d[e - 1] & 0xFF) == 0xD9);
+            }
+            case "PNG" -> {
+                for (int i = Math.max(0, n - 16); i + 4 <= n; i++) {
+                    if (d[i] == 'I' && d[i + 1] == 'E' && d[i + 2] == 'N' && d[i + 3] == 'D') return false;
+                }
+                return true;
+            }
+            case "GIF" -> {
+                return n == 0 || d[n - 1] != 0x3B;
+            }
+            case "BMP" -> {
+                if (n < 6) return true;
+                long size = (d[2] & 0xFFL) | (d[3] & 0xFFL) << 8 | (d[4] & 0xFFL) << 16 | (d[5] & 0xFFL) << 24;
+                return size > n;
+            }
+            default -> {
+                return false;
+            }
+        }
     }
 
     /** libjpeg only warns about a file that ends early, and fills the rest grey: refuse those. */

@@ -41,15 +41,15 @@ public record RgbImage(int width, int height, byte[] rgb) {
     }
 
     /**
-     * Greyscale as OpenCV's {@code cvtColor(..., COLOR_RGB2GRAY)} computes it for 8-bit images:
-     * {@code (4899 R + 9617 G + 1868 B + 8192) >> 14}, one byte per pixel, row-major.
+     * Greyscale as OpenCV 4's {@code cvtColor(..., COLOR_RGB2GRAY)} computes it for 8-bit images:
+     * {@code (9798 R + 19235 G + 3735 B + 16384) >> 15}, one byte per pixel, row-major.
      */
     public byte[] toGray() {
         int n = width * height;
         byte[] g = new byte[n];
         for (int i = 0, j = 0; i < n; i++, j += 3) {
             int r = rgb[j] & 0xFF, gr = rgb[j + 1] & 0xFF, b = rgb[j + 2] & 0xFF;
-            g[i] = (byte) ((r * 4899 + gr * 9617 + b * 1868 + (1 << 13)) >> 14);
+            g[i] = (byte) ((r * 9798 + gr * 19235 + b * 3735 + (1 << 14)) >> 15);
         }
         return g;
     }

@@ -12,29 +12,45 @@ import org.deepfever.core.op.Conv2d;
 
 /**
  * Convolution (groups 1) as a GEMM per image: {@code C[Cout][P] = W[Cout][K] * B[K][P]} with
- * K = Cin*kh*kw and P = OH*OW output pixels, vectors running along the pixels.
+ * K = Cin*kh*kw and P = OH*OW output pixels. Two orientations, chosen per call from P:
  *
+ * <p><b>Pixel-vector (P > {@link #SMALL_P})</b>: vectors run along output pixels.
  * <ul>
  *   <li>prepare: W packed into panels {@code [Cout/MR][K][MR]} (last panel zero-padded), so the
  *   micro-kernel reads MR consecutive weights per k;</li>
  *   <li>B: for a 1x1 stride-1 unpadded conv the input image {@code [Cin][H*W]} itself (only a final
  *   partial vector of pixels is copied out); otherwise im2col of a block of pixels into the task's
  *   scratch, sized so that a block stays in L2;</li>
- *   <li>micro-kernel: an MR x (NR vectors) tile of C held in FMA accumulators over the whole K,
- *   then the fused epilogue (bias, residual, ReLU) stored straight into the output view (its batch
- *   stride honoured, partial vectors written with a mask);</li>
- *   <li>threads: per image the pixel tiles and the Cout panels are both cut into chunks, so that
- *   small spatial sizes (7x7, 3x3) at batch 1 still keep every thread busy.</li>
+ *   <li>micro-kernel: an MR x (NR vectors) tile of C held in FMA accumulators over the whole K;
+ *   the fused epilogue (bias, residual, ReLU) then writes the output rows (contiguous pixels).</li>
  * </ul>
+ *
+ * <p><b>Channel-vector (P <= {@link #SMALL_P}: 7x7, 3x3)</b>: vectors run along output channels, so
+ * no lanes are wasted on a ragged pixel count. Weights packed (lazily, on first use) as
+ * {@code [Cout/(NR*L)][K][NR*L]}; the micro-kernel computes MT pixels x NR channel vectors,
+ * broadcasting input values straight from a zero-padded copy of the image (implicit GEMM: per k an
+ * offset table entry, no im2col), and the epilogue transposes the tile into the NCHW output.
+ *
+ * <p>Threads: per image the pixel tiles and the Cout panels are both cut into chunks, so that small
+ * spatial sizes at batch 1 keep every thread busy. Micro-kernels hold no data-dependent branches
+ * (see the note above {@link #tile6x2}); every output is written once, honouring the batch stride
+ * of the input, output and residual views.
  */
 final class ConvKernel implements Kernel {
     static final VectorSpecies<Float> S = Simd.SPECIES;
     static final int L = Simd.LANES;
     static final int MR = 6;
-    static final int NR = Integer.getInteger("fever.nr", 2);
+    static final int NR = 2;
+    /** Pixels per tile of the channel-vector orientation. */
+    static final int MT = 6;
+    /** Output pixel counts up to this use the channel-vector orientation. */
+    static final int SMALL_P = Integer.getInteger("fever.conv.smallP", 100);
     /** Target floats of one im2col block (per task): about 384 KB, L2-sized. */
     static final int BLOCK_FLOATS = 96 * 1024;
+    /** Floats of the per-task tile buffer (raw accumulators of one tile, either orientation). */
+    static final int TILE = Math.max(MR, MT) * NR * L;
 
+    private final Conv2d op;
     private final int cout, cin, kh, kw, sh, sw, pt, pl, dh, dw, k;
     private final int panels;
     private final float[] packed;
@@ -42,9 +58,14 @@ final class ConvKernel implements Kernel {
     private final boolean relu, residual, direct;
     /** Per k: channel, ky*dh, kx*dw (for im2col). */
     private final int[] kc, ky, kx;
+    /** Channel-vector weights, packed on first use (immutable once published). */
+    private volatile float[] packedT;
+    /** Channel-vector input geometry of the last input size seen (immutable once published). */
+    private volatile PadGeometry padGeometry;
 
     ConvKernel(Conv2d c) {
         if (c.groups() != 1) throw new IllegalArgumentException("ConvKernel needs groups == 1");
+        op = c;
         cout = c.outChannels();
         cin = c.inChannels();
         kh = c.kernelH();
@@ -104,12 +125,12 @@ final class ConvKernel implements Kernel {
         int perTask;
         if (direct) {
             blockVectors = 1;               // only the final partial vector is copied
-            perTask = p % L == 0 ? 0 : k * L;
+            perTask = TILE + (p % L == 0 ? 0 : k * L);
         } else {
             int chunkVectors = (pixelTiles + ps - 1) / ps * NR;
             blockVectors = Math.max(NR, BLOCK_FLOATS / (k * L) / NR * NR);
             blockVectors = Math.min(blockVectors, Math.min(chunkVectors, nv));
-            perTask = k * blockVectors * L;
+            perTask = TILE + k * blockVectors * L;
         }
         return new Split(n, ps, cs, blockVectors, perTask);
     }
@@ -167,18 +188,18 @@ final class ConvKernel implements Kernel {
         if (direct) {
             int fullVectors = p / L;
             int d1 = Math.min(v1, fullVectors);
-            if (v0 < d1) gemmBlock(g, g.xa(), xImg + v0 * L, p, v0 * L, d1 - v0, t0, t1, oImg, rImg);
+            if (v0 < d1) gemmBlock(g, g.xa(), xImg + v0 * L, p, v0 * L, d1 - v0, t0, t1, oImg, rImg, scratch, sOff);
             if (v1 > fullVectors) { // the final partial vector, copied out zero-padded
                 int p0 = fullVectors * L;
-                im2col(g, xImg, p0, 1, scratch, sOff);
-                gemmBlock(g, scratch, sOff, L, p0, 1, t0, t1, oImg, rImg);
+                im2col(g, xImg, p0, 1, scratch, sOff + TILE);
+                gemmBlock(g, scratch, sOff + TILE, L, p0, 1, t0, t1, oImg, rImg, scratch, sOff);
             }
             return;
         }
         for (int vb = v0; vb < v1; vb += blockVectors) {
             int nvb = Math.min(blockVectors, v1 - vb);
-            im2col(g, xImg, vb * L, nvb, scratch, sOff);
-            gemmBlock(g, scratch, sOff, nvb * L, vb * L, nvb, t0, t1, oImg, rImg);
+            im2col(g, xImg, vb * L, nvb, scratch, sOff + TILE);
+            gemmBlock(g, scratch, sOff + TILE, nvb * L, vb * L, nvb, t0, t1, oImg, rImg, scratch, sOff);
         }
     }
 

@@ -30,6 +30,15 @@ final class FacePreparer {
         this.detector = mode == Detect.never ? null : FaceDetector.frontalFace();
     }
 
+    /** The decoder's message without the file name it starts with (the output names the image already). */
+    private static String reason(IOException e, InputWalker.Input in) {
+        String m = e.getMessage() == null ? e.toString() : e.getMessage();
+        for (String prefix : new String[] {in.path().toString() + ": ", in.path().getFileName() + ": "}) {
+            if (m.startsWith(prefix)) return m.substring(prefix.length());
+        }
+        return m;
+    }
+
     Prepared prepare(InputWalker.Input in) {
         if (in.error() != null) return new Prepared(in, List.of(), in.error());
         try {
@@ -46,7 +55,7 @@ final class FacePreparer {
             }
             return new Prepared(in, faces, null);
         } catch (IOException e) {
-            return new Prepared(in, List.of(), e.getMessage() == null ? e.toString() : e.getMessage());
+            return new Prepared(in, List.of(), reason(e, in));
         } catch (RuntimeException | OutOfMemoryError e) {
             return new Prepared(in, List.of(), "cannot process image: " + e);
         }

@@ -101,6 +101,7 @@ class ExtractCommandTest {
         BufferedImage blank = new BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB);
         ImageIO.write(blank, "png", dir.resolve("c_noface.png").toFile());
         Files.copy(fixtures.resolve("images/messi5.jpg"), dir.resolve("d_photo.jpg"));
+        Files.copy(Path.of("src/test/resources/images/two_faces.png"), dir.resolve("d_two_faces.png"));
         Files.writeString(dir.resolve("e_skipped.txt"), "not an image, and not picked up by the directory walk");
         Path text = Files.writeString(tmp.resolve("notes.png"), "this is text, not a PNG");
         Path out = tmp.resolve("out.jsonl");
@@ -115,12 +116,17 @@ class ExtractCommandTest {
             assertTrue(m.find(), l);
             images.add(m.group(1));
         }
-        assertEquals(List.of(dir + "/a_good.png", dir + "/b_corrupt.png", dir + "/c_noface.png", dir + "/d_photo.jpg", text.toString()), images);
+        assertEquals(List.of(dir + "/a_good.png", dir + "/b_corrupt.png", dir + "/c_noface.png", dir + "/d_photo.jpg",
+                dir + "/d_two_faces.png", dir + "/d_two_faces.png", text.toString()), images);
         assertTrue(lines.get(0).contains("\"face\":null") && lines.get(0).contains("\"features\":["), lines.get(0));
         assertTrue(lines.get(1).contains("\"error\":"), lines.get(1));
         assertEquals("{\"image\":\"" + dir + "/c_noface.png\",\"faces\":0}", lines.get(2));
         assertTrue(lines.get(3).matches(".*\"face\":\\{\"x\":\\d+,\"y\":\\d+,\"w\":\\d+,\"h\":\\d+}.*"), lines.get(3));
-        assertTrue(lines.get(4).contains("\"error\":"), lines.get(4));
+        for (int i = 4; i <= 5; i++) {
+            assertTrue(lines.get(i).matches(".*\"face\":\\{\"x\":\\d+,\"y\":\\d+,\"w\":\\d+,\"h\":\\d+}.*\"features\":\\[.*"), lines.get(i));
+        }
+        assertFalse(lines.get(4).equals(lines.get(5)), "two different faces");
+        assertTrue(lines.get(6).contains("\"error\":"), lines.get(6));
         assertFalse(Files.list(tmp).anyMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temporary file left");
     }
 

@@ -108,7 +108,7 @@ class ExecutorTest {
                     Map<String, Tensor> want = slow.run(Map.of("image", x));
                     Map<String, Tensor> got = fast.run(Map.of("image", x));
                     for (String name : want.keySet()) {
-                        SimdConvTest.assertClose(name + " batch " + batch, want.get(name), got.get(name), null, 1e-4f, 1e-4f);
+                        org.deepfever.kernels.simd.SimdConvTest.assertClose(name + " batch " + batch, want.get(name), got.get(name), null, 1e-4f, 1e-4f);
                     }
                 }
             }
@@ -118,7 +118,7 @@ class ExecutorTest {
             slow.plan(2).execute(Map.of("image", x), (n, t) -> taps.put(n.name(), t.copy()));
             int[] checked = {0};
             fast.plan(2).execute(Map.of("image", x), (n, t) -> {
-                SimdConvTest.assertClose("node " + n.name(), taps.get(n.name()), t, null, 1e-4f, 1e-4f);
+                org.deepfever.kernels.simd.SimdConvTest.assertClose("node " + n.name(), taps.get(n.name()), t, null, 1e-4f, 1e-4f);
                 checked[0]++;
             });
             assertEquals(graph.nodes().size(), checked[0]);

@@ -42,7 +42,7 @@ class SimdOpsTest {
 
         Tensor out = Tensor.zeros(outShape.dims());
         TestSupport.run(simd.prepare(op), in, out);
-        SimdConvTest.assertClose(op + " contiguous", expected, out, null, abs, rel);
+        org.deepfever.kernels.simd.SimdConvTest.assertClose(op + " contiguous", expected, out, null, abs, rel);
 
         boolean canSlice = outShape.rank() >= 2;
         for (Tensor t : in) canSlice &= t.rank() >= 2;
@@ -51,7 +51,7 @@ class SimdOpsTest {
             for (int i = 0; i < in.length; i++) sin[i] = in[i].dim(0) > 0 && in[i].size() > 1 ? TestSupport.slicedCopy(in[i], 2, 1, Float.NaN) : in[i];
             Tensor sout = TestSupport.sliced(outShape.dims(), 1, 3, -5f);
             TestSupport.run(simd.prepare(op), sin, sout);
-            SimdConvTest.assertClose(op + " sliced", expected, sout, null, abs, rel);
+            org.deepfever.kernels.simd.SimdConvTest.assertClose(op + " sliced", expected, sout, null, abs, rel);
             TestSupport.assertOutsideUntouched(sout, -5f);
         }
     }

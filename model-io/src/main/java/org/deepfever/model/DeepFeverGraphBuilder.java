@@ -119,9 +119,9 @@ public final class DeepFeverGraphBuilder {
             throw sd.error("unexpected key" + (unused.size() > 1 ? "s " : " ") + unused.stream().limit(10).map(k -> "'" + k + "'").toList()
                     + (unused.size() > 10 ? " and " + (unused.size() - 10) + " more" : "") + " not part of the DeepFEVER layout");
         }
-        var layout = new DeepFeverLayout(Map.copyOf(widths), repeats, full, denseLayers, growth, featureDim, embDim, classes,
+        var layout = new DeepFeverLayout(java.util.Collections.unmodifiableMap(new LinkedHashMap<>(widths)), repeats, full, denseLayers, growth, featureDim, embDim, classes,
                 List.copyOf(extra), sd.strippedPrefix());
-        return new Result(g.build(), layout, Map.copyOf(tapNodes));
+        return new Result(g.build(), layout, java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tapNodes)));
     }
 
     /** Further Linear heads on the features: top-level {@code NAME.weight} [k, F] with {@code NAME.bias} [k]. */
@@ -166,9 +166,16 @@ public final class DeepFeverGraphBuilder {
         Tensor w = sd.take(prefix + ".conv.weight", -1, cin, kh, kw);
         Conv2d conv = Conv2d.of(w, null, stride, padH, padW, Activation.RELU);
         conv = batchNorm(prefix + ".bn", w.dim(0), BACKBONE_BN_EPS).foldInto(conv);
-        widths.putIfAbsent(prefix, w.dim(0));
+        recordWidth(prefix, w.dim(0));
         lastNode = prefix;
         return g.add(prefix, conv, x);
+    }
+
+    /** Stem convs by name; inside blocks, one entry per branch conv position (e.g. repeat_2.branch1.1). */
+    private void recordWidth(String prefix, int channels) {
+        if (prefix.startsWith("mixed_")) return;
+        String key = prefix.replaceFirst("^(repeat_\\d)\\.\\d+", "$1");
+        widths.putIfAbsent(key, channels);
     }
 
     private BatchNorm batchNorm(String prefix, int c, float eps) {

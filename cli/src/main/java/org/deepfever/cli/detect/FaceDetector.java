@@ -20,7 +20,11 @@ import org.deepfever.cli.image.RgbImage;
  *   <li>accepted windows, mapped back to image coordinates, are merged by {@link #groupRectangles}.
  * </ol>
  *
- * Immutable and thread-safe.
+ * <p>Checked against OpenCV 4.6's own {@code detectMultiScale} (Debian's python3-opencv): the same
+ * raw windows and the same grouped boxes, rectangle for rectangle, on the test photos at scales 1.1
+ * and 1.2 (see FaceDetectorTest).
+ *
+ * <p>Immutable and thread-safe.
  */
 public final class FaceDetector {
 
@@ -38,8 +42,8 @@ public final class FaceDetector {
         public static final Options DEFAULT = new Options(1.1, 5, 30, 0);
 
         public Options {
-            if (!(scaleFactor > 1.0) || scaleFactor > 10) {
-                throw new IllegalArgumentException("scale factor must be in (1, 10]: " + scaleFactor);
+            if (!(scaleFactor >= 1.01) || scaleFactor > 10) {
+                throw new IllegalArgumentException("scale factor must be in [1.01, 10]: " + scaleFactor);
             }
             if (minNeighbors < 0 || minSize < 0 || maxSize < 0) {
                 throw new IllegalArgumentException("negative detector option");

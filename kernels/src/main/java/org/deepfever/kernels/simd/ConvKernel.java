@@ -51,6 +51,8 @@ final class ConvKernel implements Kernel {
     static final int TILE = Math.max(MR, MT) * NR * L;
 
     private final Conv2d op;
+    /** This kernel's switch-over pixel count ({@link #SMALL_P} unless a test forces one orientation). */
+    private final int smallP;
     private final int cout, cin, kh, kw, sh, sw, pt, pl, dh, dw, k;
     private final int panels;
     private final float[] packed;
@@ -63,9 +65,13 @@ final class ConvKernel implements Kernel {
     /** Channel-vector input geometry of the last input size seen (immutable once published). */
     private volatile PadGeometry padGeometry;
 
-    ConvKernel(Conv2d c) {
+    ConvKernel(Conv2d c) { this(c, SMALL_P); }
+
+    /** {@code smallP}: output pixel counts up to this run channel-vector (-1: never, MAX_VALUE: always). */
+    ConvKernel(Conv2d c, int smallP) {
         if (c.groups() != 1) throw new IllegalArgumentException("ConvKernel needs groups == 1");
         op = c;
+        this.smallP = smallP;
         cout = c.outChannels();
         cin = c.inChannels();
         kh = c.kernelH();
@@ -137,9 +143,17 @@ final class ConvKernel implements Kernel {
 
     private static int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
 
+    /** Whether a call with {@code p} output pixels runs in the channel-vector orientation. */
+    private boolean channelVectors(int p) { return !Simd.SCALAR && p <= smallP; }
+
     @Override
     public long scratchFloats(Shape[] inputs, Shape output, int threads) {
-        Split s = split(output.dim(0), output.dim(2) * output.dim(3), threads);
+        int p = output.dim(2) * output.dim(3);
+        if (channelVectors(p)) {
+            SplitT s = splitT(output.dim(0), p, threads);
+            return (long) s.tasks() * perTaskT(inputs[0].dim(2), inputs[0].dim(3), output.dim(2), output.dim(3));
+        }
+        Split s = split(output.dim(0), p, threads);
         return (long) s.tasks() * s.perTask();
     }
 
@@ -151,6 +165,10 @@ final class ConvKernel implements Kernel {
         Tensor res = residual ? inputs[1] : null;
         int n = x.dim(0), h = x.dim(2), w = x.dim(3);
         int oh = output.dim(2), ow = output.dim(3), p = oh * ow;
+        if (channelVectors(p)) {
+            runT(x, res, output, ctx);
+            return;
+        }
         Split s = split(n, p, ctx.pool().threads());
         float[] scratch = ctx.scratch();
         if ((long) s.tasks() * s.perTask() > scratch.length) {
@@ -268,6 +286,207 @@ final class ConvKernel implements Kernel {
                     tile6x1(b, bOff + j * L, bStride, wOff, tile, tOff);
                 }
                 epilogue(tile, tOff, co0, rows, valid, g, oOff, rOff);
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ channel-vector orientation (small P)
+
+    /** Input side of the channel-vector orientation for one input size: padded plane and per-k offsets. */
+    private record PadGeometry(int h, int w, int oh, int ow, int hp, int wp, int[] koff) {
+        int plane() { return hp * wp; }
+        /** Offset of output pixel q's window origin in the (padded) image. */
+        int pixel(int q, int sh, int sw) { return q / ow * sh * wp + q % ow * sw; }
+    }
+
+    private PadGeometry padGeometry(int h, int w, int oh, int ow) {
+        PadGeometry g = padGeometry;
+        if (g != null && g.h() == h && g.w() == w && g.oh() == oh && g.ow() == ow) return g;
+        int hp, wp;
+        if (direct) { // the input itself: no copy, no padding
+            hp = h;
+            wp = w;
+        } else {      // just the rows and columns some window touches, padding included
+            hp = (oh - 1) * sh + (kh - 1) * dh + 1;
+            wp = (ow - 1) * sw + (kw - 1) * dw + 1;
+        }
+        int[] koff = new int[k];
+        for (int i = 0; i < k; i++) koff[i] = kc[i] * hp * wp + ky[i] * wp + kx[i];
+        g = new PadGeometry(h, w, oh, ow, hp, wp, koff);
+        padGeometry = g;
+        return g;
+    }
+
+    private int perTaskT(int h, int w, int oh, int ow) {
+        return TILE + (direct ? 0 : cin * padGeometry(h, w, oh, ow).plane());
+    }
+
+    private record SplitT(int images, int pixelChunks, int coutChunks) {
+        int tasks() { return images * pixelChunks * coutChunks; }
+    }
+
+    private SplitT splitT(int n, int p, int threads) {
+        int panelsT = (cout + NR * L - 1) / (NR * L);
+        int tiles = (p + MT - 1) / MT;
+        int want = threads / gcd(n, threads);
+        int cs = Math.min(panelsT, want);
+        int ps = Math.min(tiles, (want + cs - 1) / cs);
+        return new SplitT(n, ps, cs);
+    }
+
+    private float[] packedT() {
+        float[] t = packedT;
+        if (t != null) return t;
+        synchronized (this) {
+            if (packedT != null) return packedT;
+            int nrl = NR * L;
+            int panelsT = (cout + nrl - 1) / nrl;
+            float[] w = op.weight().toFloatArray();
+            t = new float[Math.multiplyExact(panelsT * nrl, k)];
+            for (int co = 0; co < cout; co++) {
+                int pn = co / nrl, j = co % nrl;
+                for (int i = 0; i < k; i++) t[(pn * k + i) * nrl + j] = w[co * k + i];
+            }
+            packedT = t;
+            return t;
+        }
+    }
+
+    private void runT(Tensor x, Tensor res, Tensor out, ExecContext ctx) {
+        int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3), p = oh * ow;
+        PadGeometry pg = padGeometry(h, w, oh, ow);
+        SplitT s = splitT(n, p, ctx.pool().threads());
+        int perTask = perTaskT(h, w, oh, ow);
+        float[] scratch = ctx.scratch();
+        if ((long) s.tasks() * perTask > scratch.length) {
+            throw new IllegalStateException("conv scratch too small: " + scratch.length + " < " + (long) s.tasks() * perTask);
+        }
+        float[] wt = packedT();
+        int nrl = NR * L;
+        int panelsT = (cout + nrl - 1) / nrl;
+        int tiles = (p + MT - 1) / MT;
+        Geometry g = new Geometry(x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()), h, w, oh, ow,
+                out.array(), out.arrayOffset(), Math.toIntExact(out.batchStride()),
+                res == null ? null : res.array(), res == null ? 0 : res.arrayOffset(), res == null ? 0 : Math.toIntExact(res.batchStride()));
+        ctx.pool().parallelFor(s.tasks(), t -> {
+            int img = t / (s.pixelChunks() * s.coutChunks());
+            int rem = t % (s.pixelChunks() * s.coutChunks());
+            int pc = rem / s.coutChunks(), cc = rem % s.coutChunks();
+            int q0 = (int) ((long) tiles * pc / s.pixelChunks()), q1 = (int) ((long) tiles * (pc + 1) / s.pixelChunks());
+            int c0 = (int) ((long) panelsT * cc / s.coutChunks()), c1 = (int) ((long) panelsT * (cc + 1) / s.coutChunks());
+            if (q0 >= q1 || c0 >= c1) return;
+            int sOff = t * perTask;
+            int xImg = g.xOff() + img * g.xBatch();
+            float[] src;
+            int base;
+            if (direct) {
+                src = g.xa();
+                base = xImg;
+            } else {
+                src = scratch;
+                base = sOff + TILE;
+                padCopy(g.xa(), xImg, h, w, pg, scratch, base);
+            }
+            int oImg = g.oOff() + img * g.oBatch();
+            int rImg = g.rOff() + img * g.rBatch();
+            for (int c = c0; c < c1; c++) {
+                int wOff = c * k * nrl;
+                for (int q = q0; q < q1; q++) {
+                    int p0 = q * MT;
+                    int valid = Math.min(MT, p - p0);
+                    // pixels past the end repeat the first one (computed, never stored)
+                    int o0 = pg.pixel(p0, sh, sw);
+                    int o1 = valid > 1 ? pg.pixel(p0 + 1, sh, sw) : o0;
+                    int o2 = valid > 2 ? pg.pixel(p0 + 2, sh, sw) : o0;
+                    int o3 = valid > 3 ? pg.pixel(p0 + 3, sh, sw) : o0;
+                    int o4 = valid > 4 ? pg.pixel(p0 + 4, sh, sw) : o0;
+                    int o5 = valid > 5 ? pg.pixel(p0 + 5, sh, sw) : o0;
+                    tileT6x2(src, base, pg.koff(), o0, o1, o2, o3, o4, o5, wt, wOff, scratch, sOff);
+                    epilogueT(scratch, sOff, c * nrl, Math.min(nrl, cout - c * nrl), p0, valid, g, oImg, rImg);
+                }
+            }
+        });
+    }
+
+    /** Zero-padded copy of one image: rows/columns some window touches, [cin][hp][wp]. */
+    private void padCopy(float[] xa, int xImg, int h, int w, PadGeometry pg, float[] dst, int dOff) {
+        int hp = pg.hp(), wp = pg.wp();
+        int xLo = Math.min(pl, wp), xHi = Math.min(wp, pl + w); // padded columns holding input
+        for (int ci = 0; ci < cin; ci++) {
+            for (int yp = 0; yp < hp; yp++) {
+                int d = dOff + (ci * hp + yp) * wp;
+                int iy = yp - pt;
+                if (iy < 0 || iy >= h || xHi <= xLo) {
+                    java.util.Arrays.fill(dst, d, d + wp, 0f);
+                    continue;
+                }
+                if (xLo > 0) java.util.Arrays.fill(dst, d, d + xLo, 0f);
+                System.arraycopy(xa, xImg + (ci * h + iy) * w + (xLo - pl), dst, d + xLo, xHi - xLo);
+                if (xHi < wp) java.util.Arrays.fill(dst, d + xHi, d + wp, 0f);
+            }
+        }
+    }
+
+    /** MT(=6) pixels x NR(=2) channel vectors; pixel i of channel-plane k at {@code x[base + koff[k] + oi]}. */
+    private void tileT6x2(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4, int o5,
+                          float[] wt, int wOff, float[] tile, int tOff) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        int kn = k;
+        for (int kk = 0, wi = wOff; kk < kn; kk++, wi += 2 * L) {
+            int b = base + koff[kk];
+            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
+            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
+            c00 = a.fma(w0, c00);
+            c01 = a.fma(w1, c01);
+            a = FloatVector.broadcast(S, x[b + o1]);
+            c10 = a.fma(w0, c10);
+            c11 = a.fma(w1, c11);
+            a = FloatVector.broadcast(S, x[b + o2]);
+            c20 = a.fma(w0, c20);
+            c21 = a.fma(w1, c21);
+            a = FloatVector.broadcast(S, x[b + o3]);
+            c30 = a.fma(w0, c30);
+            c31 = a.fma(w1, c31);
+            a = FloatVector.broadcast(S, x[b + o4]);
+            c40 = a.fma(w0, c40);
+            c41 = a.fma(w1, c41);
+            a = FloatVector.broadcast(S, x[b + o5]);
+            c50 = a.fma(w0, c50);
+            c51 = a.fma(w1, c51);
+        }
+        c00.intoArray(tile, tOff);
+        c01.intoArray(tile, tOff + L);
+        c10.intoArray(tile, tOff + 2 * L);
+        c11.intoArray(tile, tOff + 3 * L);
+        c20.intoArray(tile, tOff + 4 * L);
+        c21.intoArray(tile, tOff + 5 * L);
+        c30.intoArray(tile, tOff + 6 * L);
+        c31.intoArray(tile, tOff + 7 * L);
+        c40.intoArray(tile, tOff + 8 * L);
+        c41.intoArray(tile, tOff + 9 * L);
+        c50.intoArray(tile, tOff + 10 * L);
+        c51.intoArray(tile, tOff + 11 * L);
+    }
+
+    /** Transposing epilogue: tile[pixel][channel] -> out[channel][pixel], with bias, residual, ReLU. */
+    private void epilogueT(float[] tile, int tOff, int co0, int channels, int p0, int valid, Geometry g, int oImg, int rImg) {
+        int p = g.p();
+        float[] oa = g.oa(), ra = g.ra();
+        int nrl = NR * L;
+        for (int c = 0; c < channels; c++) {
+            float bv = bias[co0 + c];
+            int o = oImg + (co0 + c) * p + p0, r = rImg + (co0 + c) * p + p0;
+            for (int i = 0; i < valid; i++) {
+                float v = tile[tOff + i * nrl + c] + bv;
+                if (residual) v += ra[r + i];
+                if (relu) v = Math.max(v, 0f);
+                oa[o + i] = v;
             }
         }
     }

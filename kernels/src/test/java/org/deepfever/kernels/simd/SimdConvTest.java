@@ -1,4 +1,4 @@
-package org.deepfever.kernels;
+package org.deepfever.kernels.simd;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -13,21 +13,21 @@ import org.deepfever.core.backend.Kernel;
 import org.deepfever.core.backend.ThreadPool;
 import org.deepfever.core.op.Activation;
 import org.deepfever.core.op.Conv2d;
+import org.deepfever.kernels.TestSupport;
 import org.deepfever.kernels.reference.ReferenceBackend;
-import org.deepfever.kernels.simd.Simd;
-import org.deepfever.kernels.simd.SimdBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * SIMD convolution against the reference backend.
+ * SIMD convolution against the reference backend, each case in both orientations (pixel-vector
+ * and channel-vector, forced) and as the backend would choose, on 1, 2 and 3 threads.
  *
  * <p>Tolerance: |simd - ref| <= 1e-4 + 1e-4 * M, where M = sum over the window of |w * x| (+ |bias|
  * + |residual|) for that output element, computed by the reference conv on absolute values. This
  * bounds float32 accumulation error regardless of cancellation.
  */
-class SimdConvTest {
+public class SimdConvTest {
     static final float ABS = 1e-4f, REL = 1e-4f;
     static final ReferenceBackend REF = new ReferenceBackend();
     static final SimdBackend SIMD = new SimdBackend();
@@ -90,8 +90,11 @@ class SimdConvTest {
         TestSupport.run(REF.prepare(conv), in, expected);
         Tensor magnitude = magnitude(conv, x, res, outShape);
 
-        Kernel simd = SIMD.prepare(conv);
+        Kernel[] kernels = {SIMD.prepare(conv), new ConvKernel(conv, -1), new ConvKernel(conv, Integer.MAX_VALUE)};
+        String[] kinds = {"chosen", "pixel-vector", "channel-vector"};
+        for (int ki = 0; ki < kernels.length; ki++)
         for (ThreadPool pool : new ThreadPool[] {POOL1, TestSupport.POOL, POOL3}) {
+            Kernel simd = kernels[ki];
             Tensor[] sin = in;
             Tensor out;
             if (k.sliced()) {
@@ -103,7 +106,7 @@ class SimdConvTest {
                 out = Tensor.zeros(outShape.dims());
             }
             runOn(pool, simd, sin, out);
-            assertClose(k.name() + " threads=" + pool.threads(), expected, out, magnitude, ABS, REL);
+            assertClose(k.name() + " " + kinds[ki] + " threads=" + pool.threads(), expected, out, magnitude, ABS, REL);
             if (k.sliced()) TestSupport.assertOutsideUntouched(out, -7f);
         }
         // The reference itself must also honour slices.
@@ -139,7 +142,7 @@ class SimdConvTest {
         return Tensor.of(a, t.shape().dims());
     }
 
-    static void assertClose(String what, Tensor expected, Tensor actual, Tensor magnitude, float abs, float rel) {
+    public static void assertClose(String what, Tensor expected, Tensor actual, Tensor magnitude, float abs, float rel) {
         if (!expected.shape().equals(actual.shape())) fail(what + ": shape " + actual.shape() + " != " + expected.shape());
         for (long i = 0; i < expected.size(); i++) {
             float e = expected.getFlat(i), a = actual.getFlat(i);

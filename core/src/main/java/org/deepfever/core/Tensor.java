@@ -140,6 +140,8 @@ public final class Tensor {
         float[] out = new float[Math.toIntExact(shape.size())];
         if (isHeap() && isContiguous()) {
             System.arraycopy(array(), arrayOffset(), out, 0, out.length);
+        } else if (storage instanceof Storage.Segment seg && isContiguous()) {
+            MemorySegment.copy(seg.segment(), Storage.LE_FLOAT, offset * 4, out, 0, out.length);
         } else {
             for (int i = 0; i < out.length; i++) out[i] = getFlat(i);
         }

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.deepfever.core.Shape;
 import org.deepfever.core.Tensor;
 import org.deepfever.core.backend.Backend;
@@ -39,6 +40,7 @@ public final class DeepFever implements AutoCloseable {
     private final CompiledGraph compiled;
     private final List<String> classes;
     private final List<String> extraHeads;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     /** Load options: worker threads (default: all cores) and a backend name (default: the best available). */
     public record Options(int threads, String backend) {
@@ -103,6 +105,8 @@ public final class DeepFever implements AutoCloseable {
 
     /** Several faces, each 3*140*140 floats, run as one batch. */
     public List<FaceResult> extract(List<float[]> faces) {
+        checkOpen();
+        if (faces.isEmpty()) return List.of();
         int per = 3 * SIZE * SIZE;
         float[] data = new float[faces.size() * per];
         for (int i = 0; i < faces.size(); i++) {
@@ -115,6 +119,7 @@ public final class DeepFever implements AutoCloseable {
 
     /** The graph's raw outputs by name (features, embedding, logits, extra heads). */
     public Map<String, Tensor> run(Tensor batch) {
+        checkOpen();
         checkInput(batch);
         return compiled.run(Map.of(inputName(), batch));
     }
@@ -124,6 +129,7 @@ public final class DeepFever implements AutoCloseable {
      * reduce, dense, project), for models built from a state dict; empty for ONNX graphs.
      */
     public Map<String, Tensor> taps(Tensor batch) {
+        checkOpen();
         checkInput(batch);
         Map<String, String> byNode = new TreeMap<>();
         loaded.tapNodes().forEach((tap, node) -> byNode.put(node, tap));
@@ -137,6 +143,10 @@ public final class DeepFever implements AutoCloseable {
     }
 
     private String inputName() { return loaded.graph().inputs().keySet().iterator().next(); }
+
+    private void checkOpen() {
+        if (closed.get()) throw new IllegalStateException(loaded.path() + ": model is closed");
+    }
 
     private void checkInput(Tensor batch) {
         Shape s = batch.shape();
@@ -172,6 +182,7 @@ public final class DeepFever implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return;
         compiled.close();
         loaded.close();
     }

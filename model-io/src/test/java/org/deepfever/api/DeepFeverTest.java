@@ -180,6 +180,14 @@ class DeepFeverTest {
         assertEquals("safetensors", m.info().format());
         m.close();
         m.close();
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.extract(faces.get(0)));
+        assertContains(e.getMessage(), "model.safetensors", "closed");
+        assertThrows(IllegalStateException.class, () -> m.run(Tensor.zeros(1, 3, 140, 140)));
+    }
+
+    @Test
+    void emptyListGivesNoResults() {
+        assertEquals(List.of(), model.extract(List.of()));
     }
 
     @Test

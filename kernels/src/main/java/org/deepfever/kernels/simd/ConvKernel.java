@@ -1,7 +1,6 @@
 package org.deepfever.kernels.simd;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 import org.deepfever.core.Shape;
 import org.deepfever.core.Tensor;
@@ -12,12 +11,14 @@ import org.deepfever.core.op.Conv2d;
 
 /**
  * Convolution (groups 1) as a GEMM per image: {@code C[Cout][P] = W[Cout][K] * B[K][P]} with
- * K = Cin*kh*kw and P = OH*OW output pixels. Two orientations, chosen per call from P:
+ * K = Cin*kh*kw and P = OH*OW output pixels. Two orientations, chosen per call from the shapes
+ * (see {@code channelVectors}; both give the same results to rounding):
  *
- * <p><b>Pixel-vector (P > {@link #SMALL_P})</b>: vectors run along output pixels.
+ * <p><b>Pixel-vector</b> (1x1 stride-1 convs on images above {@link #DIRECT_SMALL_P} pixels, and
+ * layers whose Cout would waste many channel lanes): vectors run along output pixels.
  * <ul>
- *   <li>prepare: W packed into panels {@code [Cout/MR][K][MR]} (last panel zero-padded), so the
- *   micro-kernel reads MR consecutive weights per k;</li>
+ *   <li>W packed into panels {@code [Cout/MR][K][MR]} (last panel zero-padded), so the micro-kernel
+ *   reads MR consecutive weights per k;</li>
  *   <li>B: for a 1x1 stride-1 unpadded conv the input image {@code [Cin][H*W]} itself (only a final
  *   partial vector of pixels is copied out); otherwise im2col of a block of pixels into the task's
  *   scratch, sized so that a block stays in L2;</li>
@@ -25,14 +26,18 @@ import org.deepfever.core.op.Conv2d;
  *   the fused epilogue (bias, residual, ReLU) then writes the output rows (contiguous pixels).</li>
  * </ul>
  *
- * <p><b>Channel-vector (P <= {@link #SMALL_P}: 7x7, 3x3)</b>: vectors run along output channels, so
- * no lanes are wasted on a ragged pixel count. Weights packed (lazily, on first use) as
- * {@code [Cout/(NR*L)][K][NR*L]}; the micro-kernel computes MT pixels x NR channel vectors,
+ * <p><b>Channel-vector</b> (every other conv: all that need im2col, and 1x1 convs at 7x7, 3x3):
+ * vectors run along output channels, so no lanes are wasted on a ragged pixel count. Weights
+ * packed as {@code [Cout/(NR*L)][K][NR*L]}; the micro-kernel computes MT pixels x NR channel vectors,
  * broadcasting input values straight from a zero-padded copy of the image (implicit GEMM: per k an
  * offset table entry, no im2col), and the epilogue transposes the tile into the NCHW output.
  *
+ * <p>Each orientation's packed weights are made once, when first needed: normally at plan time,
+ * from {@link #scratchFloats}, which is the first moment the output size (hence the orientation) is
+ * known; a conv thus holds only the layout it uses.
+ *
  * <p>Threads: per image the pixel tiles and the Cout panels are both cut into chunks, so that small
- * spatial sizes at batch 1 keep every thread busy. Micro-kernels hold no data-dependent branches
+ * spatial sizes at batch 1 keep every thread busy; tiny convs run on the calling thread. Micro-kernels hold no data-dependent branches
  * (see the note above {@link #tile6x2}); every output is written once, honouring the batch stride
  * of the input, output and residual views.
  */
@@ -43,20 +48,29 @@ final class ConvKernel implements Kernel {
     static final int NR = 2;
     /** Pixels per tile of the channel-vector orientation. */
     static final int MT = 6;
-    /** Output pixel counts up to this use the channel-vector orientation. */
-    static final int SMALL_P = Integer.getInteger("fever.conv.smallP", 100);
+    /** 1x1 stride-1 convs (no im2col needed either way) use channel vectors up to this many output pixels. */
+    static final int DIRECT_SMALL_P = 100;
+    /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
+    static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
+    /** Below this many multiply-adds per call a conv runs on the calling thread only. */
+    static final long PARALLEL_MIN_MACS = 400_000;
     /** Target floats of one im2col block (per task): about 384 KB, L2-sized. */
     static final int BLOCK_FLOATS = 96 * 1024;
     /** Floats of the per-task tile buffer (raw accumulators of one tile, either orientation). */
     static final int TILE = Math.max(MR, MT) * NR * L;
 
     private final Conv2d op;
-    /** This kernel's switch-over pixel count ({@link #SMALL_P} unless a test forces one orientation). */
-    private final int smallP;
+    /** -1: choose per call; 0: always pixel-vector; 1: always channel-vector (tests, experiments). */
+    private final int orientation;
+    /** Multiply-adds per call below which the call runs on one thread. */
+    private final long parallelMinMacs;
     private final int cout, cin, kh, kw, sh, sw, pt, pl, dh, dw, k;
     private final int panels;
-    private final float[] packed;
+    /** Pixel-vector weights, packed on first need (immutable once published). */
+    private volatile float[] packedA;
     private final float[] bias;
+    /** Bias zero-padded to whole channel-vector panels (accumulators of that orientation start from it). */
+    private final float[] biasT;
     private final boolean relu, residual, direct;
     /** Per k: channel, ky*dh, kx*dw (for im2col). */
     private final int[] kc, ky, kx;
@@ -65,13 +79,23 @@ final class ConvKernel implements Kernel {
     /** Channel-vector input geometry of the last input size seen (immutable once published). */
     private volatile PadGeometry padGeometry;
 
-    ConvKernel(Conv2d c) { this(c, SMALL_P); }
+    ConvKernel(Conv2d c) {
+        this(c, switch (ORIENTATION) {
+            case "pixel" -> 0;
+            case "channel" -> 1;
+            default -> -1;
+        }, PARALLEL_MIN_MACS);
+    }
 
-    /** {@code smallP}: output pixel counts up to this run channel-vector (-1: never, MAX_VALUE: always). */
-    ConvKernel(Conv2d c, int smallP) {
+    /**
+     * {@code orientation}: -1 choose per call, 0 always pixel-vector, 1 always channel-vector;
+     * {@code parallelMinMacs}: calls with fewer multiply-adds run on one thread.
+     */
+    ConvKernel(Conv2d c, int orientation, long parallelMinMacs) {
         if (c.groups() != 1) throw new IllegalArgumentException("ConvKernel needs groups == 1");
         op = c;
-        this.smallP = smallP;
+        this.orientation = orientation;
+        this.parallelMinMacs = parallelMinMacs;
         cout = c.outChannels();
         cin = c.inChannels();
         kh = c.kernelH();
@@ -87,13 +111,8 @@ final class ConvKernel implements Kernel {
         residual = c.residual();
         direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && c.padBottom() == 0 && c.padRight() == 0;
         panels = (cout + MR - 1) / MR;
-        float[] w = c.weight().toFloatArray();
-        packed = new float[Math.multiplyExact(panels * MR, k)];
-        for (int co = 0; co < cout; co++) {
-            int p = co / MR, r = co % MR;
-            for (int i = 0; i < k; i++) packed[(p * k + i) * MR + r] = w[co * k + i];
-        }
         bias = c.bias() == null ? new float[cout] : c.bias().toFloatArray();
+        biasT = java.util.Arrays.copyOf(bias, (cout + NR * L - 1) / (NR * L) * NR * L);
         kc = new int[k];
         ky = new int[k];
         kx = new int[k];
@@ -144,16 +163,34 @@ final class ConvKernel implements Kernel {
     private static int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
 
     /** Whether a call with {@code p} output pixels runs in the channel-vector orientation. */
-    private boolean channelVectors(int p) { return !Simd.SCALAR && p <= smallP; }
+    private boolean channelVectors(int p) {
+        if (Simd.SCALAR) return false;
+        if (orientation >= 0) return orientation == 1;
+        // Channel vectors need no im2col and waste no lanes on ragged pixel counts, but waste lanes
+        // when Cout is not (close to) a multiple of NR vectors. Measured: better for every conv that
+        // needs im2col, and for 1x1 convs on small images (7x7, 3x3); pixel vectors are better for 1x1
+        // convs on larger images, where B is the input itself.
+        int nrl = NR * L;
+        double laneUse = cout / (double) ((cout + nrl - 1) / nrl * nrl);
+        if (laneUse < 0.75) return false;
+        return !direct || p <= DIRECT_SMALL_P;
+    }
+
+    /** Threads worth using for one call: tiny convs are not worth a parallel dispatch. */
+    private int threadsFor(int n, int p, int threads) {
+        return (long) n * p * cout * k < parallelMinMacs ? 1 : threads;
+    }
 
     @Override
     public long scratchFloats(Shape[] inputs, Shape output, int threads) {
         int p = output.dim(2) * output.dim(3);
+        // Plan time: pack the weights for the orientation this shape will use, so the first run does not.
+        if (channelVectors(p)) packedT(); else packedA();
         if (channelVectors(p)) {
-            SplitT s = splitT(output.dim(0), p, threads);
+            SplitT s = splitT(output.dim(0), p, threadsFor(output.dim(0), p, threads));
             return (long) s.tasks() * perTaskT(inputs[0].dim(2), inputs[0].dim(3), output.dim(2), output.dim(3));
         }
-        Split s = split(output.dim(0), p, threads);
+        Split s = split(output.dim(0), p, threadsFor(output.dim(0), p, threads));
         return (long) s.tasks() * s.perTask();
     }
 
@@ -169,7 +206,7 @@ final class ConvKernel implements Kernel {
             runT(x, res, output, ctx);
             return;
         }
-        Split s = split(n, p, ctx.pool().threads());
+        Split s = split(n, p, threadsFor(n, p, ctx.pool().threads()));
         float[] scratch = ctx.scratch();
         if ((long) s.tasks() * s.perTask() > scratch.length) {
             throw new IllegalStateException("conv scratch too small: " + scratch.length + " < " + (long) s.tasks() * s.perTask());
@@ -269,6 +306,7 @@ final class ConvKernel implements Kernel {
     private void gemmBlock(Geometry g, float[] b, int bOff, int bStride, int p0, int nvb, int t0, int t1, int oImg, int rImg,
                            float[] tile, int tOff) {
         int p = g.p();
+        float[] wp = packedA();
         for (int t = t0; t < t1; t++) {
             int co0 = t * MR;
             int rows = Math.min(MR, cout - co0);
@@ -279,11 +317,11 @@ final class ConvKernel implements Kernel {
                 int oOff = oImg + co0 * p + q;
                 int rOff = rImg + co0 * p + q;
                 if (Simd.SCALAR) {
-                    tileScalar(Math.min(NR, nvb - j), b, bOff + j * L, bStride, wOff, tile, tOff);
+                    tileScalar(wp, Math.min(NR, nvb - j), b, bOff + j * L, bStride, wOff, tile, tOff);
                 } else if (nvb - j >= 2) {
-                    tile6x2(b, bOff + j * L, bStride, wOff, tile, tOff);
+                    tile6x2(wp, b, bOff + j * L, bStride, wOff, tile, tOff);
                 } else {
-                    tile6x1(b, bOff + j * L, bStride, wOff, tile, tOff);
+                    tile6x1(wp, b, bOff + j * L, bStride, wOff, tile, tOff);
                 }
                 epilogue(tile, tOff, co0, rows, valid, g, oOff, rOff);
             }
@@ -334,6 +372,23 @@ final class ConvKernel implements Kernel {
         return new SplitT(n, ps, cs);
     }
 
+    /** Pixel-vector weights {@code [Cout/MR][K][MR]}, packed on first need (the plan's scratchFloats call). */
+    private float[] packedA() {
+        float[] a = packedA;
+        if (a != null) return a;
+        synchronized (this) {
+            if (packedA != null) return packedA;
+            float[] w = op.weight().toFloatArray();
+            a = new float[Math.multiplyExact(panels * MR, k)];
+            for (int co = 0; co < cout; co++) {
+                int pn = co / MR, r = co % MR;
+                for (int i = 0; i < k; i++) a[(pn * k + i) * MR + r] = w[co * k + i];
+            }
+            packedA = a;
+            return a;
+        }
+    }
+
     private float[] packedT() {
         float[] t = packedT;
         if (t != null) return t;
@@ -355,7 +410,7 @@ final class ConvKernel implements Kernel {
     private void runT(Tensor x, Tensor res, Tensor out, ExecContext ctx) {
         int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3), p = oh * ow;
         PadGeometry pg = padGeometry(h, w, oh, ow);
-        SplitT s = splitT(n, p, ctx.pool().threads());
+        SplitT s = splitT(n, p, threadsFor(n, p, ctx.pool().threads()));
         int perTask = perTaskT(h, w, oh, ow);
         float[] scratch = ctx.scratch();
         if ((long) s.tasks() * perTask > scratch.length) {
@@ -401,7 +456,7 @@ final class ConvKernel implements Kernel {
                     int o3 = valid > 3 ? pg.pixel(p0 + 3, sh, sw) : o0;
                     int o4 = valid > 4 ? pg.pixel(p0 + 4, sh, sw) : o0;
                     int o5 = valid > 5 ? pg.pixel(p0 + 5, sh, sw) : o0;
-                    tileT6x2(src, base, pg.koff(), o0, o1, o2, o3, o4, o5, wt, wOff, scratch, sOff);
+                    tileT6x2(src, base, pg.koff(), o0, o1, o2, o3, o4, o5, wt, wOff, c * nrl, scratch, sOff);
                     epilogueT(scratch, sOff, c * nrl, Math.min(nrl, cout - c * nrl), p0, valid, g, oImg, rImg);
                 }
             }
@@ -429,13 +484,11 @@ final class ConvKernel implements Kernel {
 
     /** MT(=6) pixels x NR(=2) channel vectors; pixel i of channel-plane k at {@code x[base + koff[k] + oi]}. */
     private void tileT6x2(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4, int o5,
-                          float[] wt, int wOff, float[] tile, int tOff) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+                          float[] wt, int wOff, int co0, float[] tile, int tOff) {
+        // accumulators start from the bias of their channels
+        FloatVector bias0 = FloatVector.fromArray(S, biasT, co0), bias1 = FloatVector.fromArray(S, biasT, co0 + L);
+        FloatVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
+        FloatVector c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
         int kn = k;
         for (int kk = 0, wi = wOff; kk < kn; kk++, wi += 2 * L) {
             int b = base + koff[kk];
@@ -474,16 +527,49 @@ final class ConvKernel implements Kernel {
         c51.intoArray(tile, tOff + 11 * L);
     }
 
-    /** Transposing epilogue: tile[pixel][channel] -> out[channel][pixel], with bias, residual, ReLU. */
+    /**
+     * Transposing epilogue: tile[pixel][channel] (bias already in) -> out[channel][pixel], with
+     * residual and ReLU; full tiles unrolled (this runs once per output element, scalar).
+     */
     private void epilogueT(float[] tile, int tOff, int co0, int channels, int p0, int valid, Geometry g, int oImg, int rImg) {
         int p = g.p();
         float[] oa = g.oa(), ra = g.ra();
         int nrl = NR * L;
+        if (valid == MT) {
+            for (int c = 0; c < channels; c++) {
+                int t = tOff + c, o = oImg + (co0 + c) * p + p0;
+                float v0 = tile[t], v1 = tile[t + nrl], v2 = tile[t + 2 * nrl];
+                float v3 = tile[t + 3 * nrl], v4 = tile[t + 4 * nrl], v5 = tile[t + 5 * nrl];
+                if (residual) {
+                    int r = rImg + (co0 + c) * p + p0;
+                    v0 += ra[r];
+                    v1 += ra[r + 1];
+                    v2 += ra[r + 2];
+                    v3 += ra[r + 3];
+                    v4 += ra[r + 4];
+                    v5 += ra[r + 5];
+                }
+                if (relu) {
+                    v0 = Math.max(v0, 0f);
+                    v1 = Math.max(v1, 0f);
+                    v2 = Math.max(v2, 0f);
+                    v3 = Math.max(v3, 0f);
+                    v4 = Math.max(v4, 0f);
+                    v5 = Math.max(v5, 0f);
+                }
+                oa[o] = v0;
+                oa[o + 1] = v1;
+                oa[o + 2] = v2;
+                oa[o + 3] = v3;
+                oa[o + 4] = v4;
+                oa[o + 5] = v5;
+            }
+            return;
+        }
         for (int c = 0; c < channels; c++) {
-            float bv = bias[co0 + c];
             int o = oImg + (co0 + c) * p + p0, r = rImg + (co0 + c) * p + p0;
             for (int i = 0; i < valid; i++) {
-                float v = tile[tOff + i * nrl + c] + bv;
+                float v = tile[tOff + i * nrl + c];
                 if (residual) v += ra[r + i];
                 if (relu) v = Math.max(v, 0f);
                 oa[o + i] = v;
@@ -501,8 +587,7 @@ final class ConvKernel implements Kernel {
      * code boxed (orders of magnitude slower) until it is recompiled.
      */
 
-    private void tile6x2(float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
-        float[] wp = packed;
+    private void tile6x2(float[] wp, float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -546,8 +631,7 @@ final class ConvKernel implements Kernel {
         c51.intoArray(tile, tOff + 11 * L);
     }
 
-    private void tile6x1(float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
-        float[] wp = packed;
+    private void tile6x1(float[] wp, float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
         FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
         FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
         int wEnd = wOff + k * MR;
@@ -597,7 +681,7 @@ final class ConvKernel implements Kernel {
     }
 
     /** Scalar path (LANES == 1): the same tile, plain loops, into the same tile buffer layout. */
-    private void tileScalar(int nr, float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
+    private void tileScalar(float[] packed, int nr, float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
         for (int r = 0; r < MR; r++) {
             for (int j = 0; j < nr; j++) {
                 float acc = 0f;

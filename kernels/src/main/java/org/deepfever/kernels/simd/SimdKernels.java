@@ -258,18 +258,31 @@ final class SimdKernels {
         return s;
     }
 
+    /**
+     * Max pooling, one output row at a time: the vertical max of the window's valid input rows goes
+     * into a row buffer padded with -infinity (so padding never wins), then the horizontal max over
+     * kw for every start position (vectors, unaligned loads), then the outputs are picked at the
+     * stride. No scalar max in the loops: Java's NaN-correct Math.max on floats compiles to
+     * data-dependent branches that mispredict on real data.
+     */
     static Kernel maxPool(MaxPool2d m) {
         return new Kernel() {
-            /** Floats of one padded row buffer: left pad, the row, right pad / ceil overhang, one vector of slack. */
+            /** Padded row: left pad, the row, right pad / ceil overhang, two vectors of slack. */
             private int rowFloats(int w, int ow) {
-                return Math.max(m.padLeft() + w + m.padRight(), (ow - 1) * m.strideW() + m.kernelW()) + L;
+                return Math.max(m.padLeft() + w + m.padRight(), (ow - 1) * m.strideW() + m.kernelW()) + 2 * L;
             }
 
-            private int tasks(int planes, int threads) { return threads == 1 ? 1 : Math.min(planes, threads * 2); }
+            /** Horizontal maxima: one per window start, rounded up to whole vectors. */
+            private int hFloats(int ow) { return ((ow - 1) * m.strideW() + 1 + L - 1) / L * L; }
+
+            private int tasks(int planes, long outputs, int threads) {
+                return threads == 1 || outputs < 4096 ? 1 : Math.min(planes, threads * 2);
+            }
 
             @Override
             public long scratchFloats(Shape[] in, Shape out, int threads) {
-                return (long) tasks(out.dim(0) * out.dim(1), threads) * rowFloats(in[0].dim(3), out.dim(3));
+                int planes = out.dim(0) * out.dim(1);
+                return (long) tasks(planes, out.size(), threads) * (rowFloats(in[0].dim(3), out.dim(3)) + hFloats(out.dim(3)));
             }
 
             @Override
@@ -277,55 +290,78 @@ final class SimdKernels {
                 Tensor x = in[0];
                 int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3);
                 int planes = n * c;
-                int rowFloats = rowFloats(w, ow);
-                int tasks = tasks(planes, ctx.pool().threads());
+                int rowFloats = rowFloats(w, ow), hFloats = hFloats(ow), per = rowFloats + hFloats;
+                int tasks = tasks(planes, out.size(), ctx.pool().threads());
                 float[] xa = x.array(), oa = out.array(), scratch = ctx.scratch();
                 ctx.pool().parallelFor(tasks, t -> {
-                    int rb = t * rowFloats;
+                    int rb = t * per, hb = rb + rowFloats;
                     java.util.Arrays.fill(scratch, rb, rb + rowFloats, Float.NEGATIVE_INFINITY);
                     int p0 = (int) ((long) planes * t / tasks), p1 = (int) ((long) planes * (t + 1) / tasks);
                     for (int pl = p0; pl < p1; pl++) {
                         int img = pl / c, ch = pl % c;
                         int xo = blockOffset(x, img) + ch * h * w, oo = blockOffset(out, img) + ch * oh * ow;
                         for (int oy = 0; oy < oh; oy++) {
-                            poolRow(xa, xo, h, w, oy, scratch, rb, oa, oo + oy * ow, ow);
+                            verticalMax(xa, xo, h, w, oy, scratch, rb + m.padLeft());
+                            horizontalMax(scratch, rb, hb, ow);
+                            pick(scratch, hb, oa, oo + oy * ow, ow);
                         }
                     }
                 });
             }
 
-            /** Vertical max of the window's valid rows into the padded row buffer, then the horizontal max. */
-            private void poolRow(float[] xa, int xo, int h, int w, int oy, float[] row, int rb, float[] oa, int oo, int ow) {
+            /** row[dst .. dst+w) = max over the window's valid input rows (-inf if none). */
+            private void verticalMax(float[] xa, int xo, int h, int w, int oy, float[] row, int dst) {
                 int y0 = oy * m.strideH() - m.padTop();
                 int ya = Math.max(0, y0), yb = Math.min(h, y0 + m.kernelH());
-                int dst = rb + m.padLeft();
-                if (ya >= yb) {
-                    java.util.Arrays.fill(row, dst, dst + w, Float.NEGATIVE_INFINITY);
-                } else {
-                    System.arraycopy(xa, xo + ya * w, row, dst, w);
-                    for (int y = ya + 1; y < yb; y++) {
-                        int src = xo + y * w;
-                        int i = 0;
-                        for (int end = Simd.loopBound(w); i < end; i += L) {
-                            FloatVector.fromArray(S, row, dst + i).max(FloatVector.fromArray(S, xa, src + i)).intoArray(row, dst + i);
+                int full = Simd.loopBound(w);
+                int i = 0;
+                for (; i < full; i += L) {
+                    FloatVector v = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+                    for (int y = ya; y < yb; y++) v = v.max(FloatVector.fromArray(S, xa, xo + y * w + i));
+                    v.intoArray(row, dst + i);
+                }
+                if (i < w) {
+                    if (Simd.SCALAR) {
+                        for (; i < w; i++) {
+                            float v = Float.NEGATIVE_INFINITY;
+                            for (int y = ya; y < yb; y++) v = Math.max(v, xa[xo + y * w + i]);
+                            row[dst + i] = v;
                         }
-                        for (; i < w; i++) row[dst + i] = Math.max(row[dst + i], xa[src + i]);
+                    } else {
+                        var mask = S.indexInRange(i, w);
+                        FloatVector v = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+                        for (int y = ya; y < yb; y++) v = v.max(FloatVector.fromArray(S, xa, xo + y * w + i, mask));
+                        v.intoArray(row, dst + i, mask);
                     }
                 }
-                int kw = m.kernelW(), sw = m.strideW();
-                int ox = 0;
+            }
+
+            /** hmax[j] = max(row[j .. j+kw)) for every window start j (whole vectors; the slack is -inf). */
+            private void horizontalMax(float[] row, int rb, int hb, int ow) {
+                int kw = m.kernelW();
+                int hn = (ow - 1) * m.strideW() + 1;
+                if (Simd.SCALAR) {
+                    for (int j = 0; j < hn; j++) {
+                        float v = row[rb + j];
+                        for (int kx = 1; kx < kw; kx++) v = Math.max(v, row[rb + j + kx]);
+                        row[hb + j] = v;
+                    }
+                    return;
+                }
+                for (int j = 0; j < hn; j += L) {
+                    FloatVector v = FloatVector.fromArray(S, row, rb + j);
+                    for (int kx = 1; kx < kw; kx++) v = v.max(FloatVector.fromArray(S, row, rb + j + kx));
+                    v.intoArray(row, hb + j);
+                }
+            }
+
+            /** out[ox] = hmax[ox * strideW]. */
+            private void pick(float[] hmax, int hb, float[] oa, int oo, int ow) {
+                int sw = m.strideW();
                 if (sw == 1) {
-                    for (int end = Simd.loopBound(ow); ox < end; ox += L) {
-                        FloatVector v = FloatVector.fromArray(S, row, rb + ox);
-                        for (int kx = 1; kx < kw; kx++) v = v.max(FloatVector.fromArray(S, row, rb + ox + kx));
-                        v.intoArray(oa, oo + ox);
-                    }
-                }
-                for (; ox < ow; ox++) {
-                    int s = rb + ox * sw;
-                    float v = row[s];
-                    for (int kx = 1; kx < kw; kx++) v = Math.max(v, row[s + kx]);
-                    oa[oo + ox] = v;
+                    System.arraycopy(hmax, hb, oa, oo, ow);
+                } else {
+                    for (int ox = 0; ox < ow; ox++) oa[oo + ox] = hmax[hb + ox * sw];
                 }
             }
         };

@@ -16,6 +16,7 @@ import org.deepfever.core.op.Conv2d;
 import org.deepfever.kernels.TestSupport;
 import org.deepfever.kernels.reference.ReferenceBackend;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -90,7 +91,8 @@ public class SimdConvTest {
         TestSupport.run(REF.prepare(conv), in, expected);
         Tensor magnitude = magnitude(conv, x, res, outShape);
 
-        Kernel[] kernels = {SIMD.prepare(conv), new ConvKernel(conv, -1), new ConvKernel(conv, Integer.MAX_VALUE)};
+        // the backend's own choice, then each orientation forced, always split over the threads
+        Kernel[] kernels = {SIMD.prepare(conv), new ConvKernel(conv, 0, 0), new ConvKernel(conv, 1, 0)};
         String[] kinds = {"chosen", "pixel-vector", "channel-vector"};
         for (int ki = 0; ki < kernels.length; ki++)
         for (ThreadPool pool : new ThreadPool[] {POOL1, TestSupport.POOL, POOL3}) {
@@ -117,6 +119,58 @@ public class SimdConvTest {
             TestSupport.run(REF.prepare(conv), sin, out);
             assertClose(k.name() + " reference on slices", expected, out, magnitude, 0f, 1e-6f);
             TestSupport.assertOutsideUntouched(out, -7f);
+        }
+    }
+
+    /**
+     * One prepared kernel run from several threads at once, each with its own scratch, input and
+     * output (the executor's contract), starting before any weights were packed (the lazy packing
+     * races): every result must match the reference.
+     */
+    @Test
+    void oneKernelManyThreads() throws Exception {
+        Random rnd = new Random(9);
+        for (int orientation = 0; orientation <= 1; orientation++) {
+            Conv2d conv = new Conv2d(TestSupport.random(rnd, 40, 24, 3, 3), TestSupport.random(rnd, 40), 1, 1, 1, 1, 1, 1, 1, 1, 1,
+                    Activation.RELU, false);
+            ConvKernel shared = new ConvKernel(conv, orientation, 0);
+            // scratch size from a twin, so that the shared kernel's weights are not packed yet
+            Shape in = Shape.of(1, 24, 9, 11);
+            Shape outShape = conv.outputShape(in);
+            long scratch = new ConvKernel(conv, orientation, 0).scratchFloats(new Shape[] {in}, outShape, 2);
+            int threads = 4;
+            Tensor[] xs = new Tensor[threads], want = new Tensor[threads], got = new Tensor[threads];
+            for (int t = 0; t < threads; t++) {
+                xs[t] = TestSupport.random(rnd, in.dims());
+                want[t] = Tensor.zeros(outShape.dims());
+                TestSupport.run(REF.prepare(conv), new Tensor[] {xs[t]}, want[t]);
+                got[t] = Tensor.zeros(outShape.dims());
+            }
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            java.util.List<java.util.concurrent.Future<?>> fs = new java.util.ArrayList<>();
+            java.util.concurrent.ExecutorService ex = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            try (ThreadPool p1 = new ThreadPool(2); ThreadPool p2 = new ThreadPool(2)) {
+                for (int t = 0; t < threads; t++) {
+                    final int i = t;
+                    ThreadPool pool = t % 2 == 0 ? p1 : p2;
+                    fs.add(ex.submit(() -> {
+                        start.await();
+                        for (int rep = 0; rep < 20; rep++) {
+                            shared.run(new Tensor[] {xs[i]}, got[i], new TestSupport.Ctx(pool, new float[(int) scratch]));
+                        }
+                        return null;
+                    }));
+                }
+                start.countDown();
+                for (var f : fs) f.get();
+            } finally {
+                ex.shutdownNow();
+            }
+            Tensor mag = magnitude(conv, xs[0], null, outShape);
+            for (int t = 0; t < threads; t++) {
+                assertClose("concurrent run " + t + " orientation " + orientation, want[t], got[t],
+                        t == 0 ? mag : magnitude(conv, xs[t], null, outShape), ABS, REL);
+            }
         }
     }
 

@@ -14,8 +14,9 @@ import org.deepfever.core.op.Conv2d;
  * K = Cin*kh*kw and P = OH*OW output pixels. Two orientations, chosen per call from the shapes
  * (see {@code channelVectors}; both give the same results to rounding):
  *
- * <p><b>Pixel-vector</b> (1x1 stride-1 convs on images above {@link #DIRECT_SMALL_P} pixels, and
- * layers whose Cout would waste many channel lanes): vectors run along output pixels.
+ * <p><b>Pixel-vector</b> (1x1 stride-1 convs on images above {@link #DIRECT_SMALL_P} pixels when
+ * the machine has 32 vector registers, and layers whose Cout would waste many channel lanes):
+ * vectors run along output pixels.
  * <ul>
  *   <li>W packed into panels {@code [Cout/MR][K][MR]} (last panel zero-padded), so the micro-kernel
  *   reads MR consecutive weights per k;</li>
@@ -52,6 +53,13 @@ final class ConvKernel implements Kernel {
     static final int DIRECT_SMALL_P = 100;
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
+    /**
+     * Whether the machine has 32 vector registers (AVX-512 class: its preferred species is 512-bit).
+     * With 16 (AVX2), the pixel-vector micro-kernel measured at about half speed (register pressure;
+     * the channel-vector one is unaffected), so it is then used only where channel vectors would waste
+     * many lanes.
+     */
+    static final boolean WIDE_REGISTER_FILE = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512;
     /** Below this many multiply-adds per call a conv runs on the calling thread only. */
     static final long PARALLEL_MIN_MACS = 400_000;
     /** Target floats of one im2col block (per task): about 384 KB, L2-sized. */
@@ -173,7 +181,7 @@ final class ConvKernel implements Kernel {
         int nrl = NR * L;
         double laneUse = cout / (double) ((cout + nrl - 1) / nrl * nrl);
         if (laneUse < 0.75) return false;
-        return !direct || p <= DIRECT_SMALL_P;
+        return !direct || p <= DIRECT_SMALL_P || !WIDE_REGISTER_FILE;
     }
 
     /** Threads worth using for one call: tiny convs are not worth a parallel dispatch. */

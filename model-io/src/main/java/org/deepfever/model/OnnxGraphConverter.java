@@ -88,6 +88,18 @@ public final class OnnxGraphConverter {
             values.put(in.getName(), g.input(in.getName(), inputShape(in)));
         }
         if (values.isEmpty()) throw error("graph has no input");
+        // Constants have no inputs: evaluate them first, so that fusions looking ahead from a Conv
+        // (Conv -> Mul(scalar) -> Add) see the scale even when its Constant node comes later.
+        for (NodeProto n : nodes) {
+            if (n.getOpType().equals("Constant")) {
+                try {
+                    constant(n);
+                } catch (IllegalArgumentException e) {
+                    throw error("node " + name(n) + " (Constant): " + e.getMessage());
+                }
+                absorbed.add(n);
+            }
+        }
         for (NodeProto n : nodes) {
             if (absorbed.contains(n)) continue;
             try {

@@ -1,9 +1,6 @@
 package org.deepfever.cli.output;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import org.deepfever.api.FaceResult;
 
@@ -11,15 +8,11 @@ import org.deepfever.api.FaceResult;
  * One row per face: {@code image,x,y,w,h,f0..fN}; x..h are empty when the whole image was the crop.
  * Images without faces or that failed have no row (they are reported on stderr and in the summary).
  */
-public final class CsvSink implements ResultSink {
-    private final AtomicFile file;
-    private final PrintStream out;
+public final class CsvSink extends TextSink {
     private boolean header;
 
     public CsvSink(Path target) throws IOException {
-        this.file = target == null ? null : new AtomicFile(target);
-        OutputStream os = file == null ? System.out : file.stream();
-        this.out = new PrintStream(os, false, StandardCharsets.UTF_8);
+        super(target);
     }
 
     static String field(String s) {
@@ -45,16 +38,4 @@ public final class CsvSink implements ResultSink {
 
     @Override public void noFace(String image) {}
     @Override public void error(String image, String reason) {}
-
-    @Override
-    public void finish() throws IOException {
-        out.flush();
-        if (file != null) file.commit();
-    }
-
-    @Override
-    public void close() throws IOException {
-        out.flush();
-        if (file != null) file.close();
-    }
 }

@@ -1,24 +1,17 @@
 package org.deepfever.cli.output;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import org.deepfever.api.FaceResult;
 
 /** One JSON object per line: a face, an image without faces, or an image that failed. */
-public final class JsonlSink implements ResultSink {
-    private final AtomicFile file;
-    private final PrintStream out;
+public final class JsonlSink extends TextSink {
     private final String note;
 
     /** {@code target} null writes to stdout. {@code note}, when not null, is added to every face line. */
     public JsonlSink(Path target, String note) throws IOException {
-        this.file = target == null ? null : new AtomicFile(target);
-        OutputStream os = file == null ? System.out : file.stream();
-        this.out = new PrintStream(os, false, StandardCharsets.UTF_8);
+        super(target);
         this.note = note;
     }
 
@@ -53,17 +46,5 @@ public final class JsonlSink implements ResultSink {
     public void error(String image, String reason) {
         out.append("{\"image\":").append(Json.string(image)).append(",\"error\":").append(Json.string(reason)).append("}\n");
         out.flush();
-    }
-
-    @Override
-    public void finish() throws IOException {
-        out.flush();
-        if (file != null) file.commit();
-    }
-
-    @Override
-    public void close() throws IOException {
-        out.flush();
-        if (file != null) file.close();
     }
 }

@@ -29,7 +29,8 @@ import org.deepfever.core.op.Conv2d;
  *
  * <p><b>Channel-vector</b> (every other conv: all that need im2col, and 1x1 convs at 7x7, 3x3):
  * vectors run along output channels, so no lanes are wasted on a ragged pixel count. Weights
- * packed as {@code [Cout/(NR*L)][K][NR*L]}; the micro-kernel computes MT pixels x NR channel vectors,
+ * packed as {@code [Cout/(C*L)][K][C*L]}, C = NRW (4) channel vectors per panel on 32-register
+ * machines when Cout fills them, else NR (2); the micro-kernel computes MT pixels x C channel vectors,
  * broadcasting input values straight from a zero-padded copy of the image (implicit GEMM: per k an
  * offset table entry, no im2col), and the epilogue transposes the tile into the NCHW output.
  *
@@ -37,8 +38,9 @@ import org.deepfever.core.op.Conv2d;
  * from {@link #scratchFloats}, which is the first moment the output size (hence the orientation) is
  * known; a conv thus holds only the layout it uses.
  *
- * <p>Threads: per image the pixel tiles and the Cout panels are both cut into chunks, so that small
- * spatial sizes at batch 1 keep every thread busy; tiny convs run on the calling thread. Micro-kernels hold no data-dependent branches
+ * <p>Threads: per image the pixel tiles and the Cout panels are both cut into chunks (channel-vector:
+ * the panel x tile units cut into equal runs), so that small spatial sizes at batch 1 keep every
+ * thread busy; tiny convs run on the calling thread. Micro-kernels hold no data-dependent branches
  * (see the note above {@link #tile6x2}); every output is written once, honouring the batch stride
  * of the input, output and residual views.
  */
@@ -64,11 +66,13 @@ final class ConvKernel implements Kernel {
     static final long PARALLEL_MIN_MACS = 400_000;
     /** Target floats of one im2col block (per task): about 384 KB, L2-sized. */
     static final int BLOCK_FLOATS = 96 * 1024;
+    /** Channel vectors per panel of the wide channel-vector micro-kernel ({@link #tileT6x4}). */
+    static final int NRW = 4;
     /** Floats of the per-task tile buffer (raw accumulators of one tile, either orientation). */
-    static final int TILE = Math.max(MR, MT) * NR * L;
+    static final int TILE = Math.max(MR * NR, MT * NRW) * L;
 
     private final Conv2d op;
-    /** -1: choose per call; 0: always pixel-vector; 1: always channel-vector (tests, experiments). */
+    /** -1: choose per call; 0: always pixel-vector; 1: always channel-vector; 2: always channel-vector, wide panels (tests, experiments). */
     private final int orientation;
     /** Multiply-adds per call below which the call runs on one thread. */
     private final long parallelMinMacs;
@@ -82,6 +86,8 @@ final class ConvKernel implements Kernel {
     private final boolean relu, residual, direct;
     /** Per k: channel, ky*dh, kx*dw (for im2col). */
     private final int[] kc, ky, kx;
+    /** Channel vectors per channel-vector panel: NR (6x2 micro-kernel) or NRW (6x4, 32-register machines). */
+    private final int cvec;
     /** Channel-vector weights, packed on first use (immutable once published). */
     private volatile float[] packedT;
     /** Channel-vector input geometry of the last input size seen (immutable once published). */
@@ -120,7 +126,8 @@ final class ConvKernel implements Kernel {
         direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0 && c.padBottom() == 0 && c.padRight() == 0;
         panels = (cout + MR - 1) / MR;
         bias = c.bias() == null ? new float[cout] : c.bias().toFloatArray();
-        biasT = java.util.Arrays.copyOf(bias, (cout + NR * L - 1) / (NR * L) * NR * L);
+        cvec = chooseChannelVectors(orientation, cout);
+        biasT = java.util.Arrays.copyOf(bias, (cout + cvec * L - 1) / (cvec * L) * cvec * L);
         kc = new int[k];
         ky = new int[k];
         kx = new int[k];
@@ -170,10 +177,24 @@ final class ConvKernel implements Kernel {
 
     private static int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
 
+    /**
+     * Channel vectors per panel of the channel-vector orientation: the wide 6x4 tile (24
+     * accumulators, half the broadcasts per FMA of 6x2) needs 32 vector registers and wastes
+     * few lanes only when Cout is close to a multiple of 4 vectors.
+     */
+    private static int chooseChannelVectors(int orientation, int cout) {
+        if (Simd.SCALAR) return NR;
+        if (orientation == 2) return NRW;
+        if (orientation >= 0 || !WIDE_REGISTER_FILE) return NR;
+        int w = NRW * L;
+        double laneUse = cout / (double) ((cout + w - 1) / w * w);
+        return laneUse >= 0.9 ? NRW : NR;
+    }
+
     /** Whether a call with {@code p} output pixels runs in the channel-vector orientation. */
     private boolean channelVectors(int p) {
         if (Simd.SCALAR) return false;
-        if (orientation >= 0) return orientation == 1;
+        if (orientation >= 0) return orientation >= 1;
         // Channel vectors need no im2col and waste no lanes on ragged pixel counts, but waste lanes
         // when Cout is not (close to) a multiple of NR vectors. Measured: better for every conv that
         // needs im2col, and for 1x1 convs on small images (7x7, 3x3); pixel vectors are better for 1x1
@@ -339,10 +360,8 @@ final class ConvKernel implements Kernel {
     // ------------------------------------------------------------------ channel-vector orientation (small P)
 
     /** Input side of the channel-vector orientation for one input size: padded plane and per-k offsets. */
-    private record PadGeometry(int h, int w, int oh, int ow, int hp, int wp, int[] koff) {
+    private record PadGeometry(int h, int w, int oh, int ow, int hp, int wp, int[] koff, int[] poff) {
         int plane() { return hp * wp; }
-        /** Offset of output pixel q's window origin in the (padded) image. */
-        int pixel(int q, int sh, int sw) { return q / ow * sh * wp + q % ow * sw; }
     }
 
     private PadGeometry padGeometry(int h, int w, int oh, int ow) {
@@ -358,7 +377,11 @@ final class ConvKernel implements Kernel {
         }
         int[] koff = new int[k];
         for (int i = 0; i < k; i++) koff[i] = kc[i] * hp * wp + ky[i] * wp + kx[i];
-        g = new PadGeometry(h, w, oh, ow, hp, wp, koff);
+        // per output pixel, its window origin in the (padded) image; whole tiles (of up to MT), the
+        // pixels past the end pointing at pixel 0 (computed, never stored)
+        int[] poff = new int[oh * ow + MT];
+        for (int q = 0; q < oh * ow; q++) poff[q] = q / ow * sh * wp + q % ow * sw;
+        g = new PadGeometry(h, w, oh, ow, hp, wp, koff, poff);
         padGeometry = g;
         return g;
     }
@@ -367,17 +390,31 @@ final class ConvKernel implements Kernel {
         return TILE + (direct ? 0 : cin * padGeometry(h, w, oh, ow).plane());
     }
 
-    private record SplitT(int images, int pixelChunks, int coutChunks) {
-        int tasks() { return images * pixelChunks * coutChunks; }
+    /**
+     * Channel-vector split: per image, the (Cout panel, pixel tile) units, panel-major, cut into
+     * {@code chunks} contiguous runs of (nearly) equal length, so that the threads get equal work
+     * whatever the panel count (3 panels on 2 threads would otherwise split 1:2).
+     */
+    private record SplitT(int images, int chunks) {
+        int tasks() { return images * chunks; }
+    }
+
+    /**
+     * Pixels per channel-vector tile: MT, or 5 with wide panels when that wastes clearly fewer
+     * tile slots (49 pixels: 10 tiles of 5 instead of 9 of 6; 9 pixels: 2 of 5 instead of 2 of 6).
+     */
+    private int tilePixels(int p) {
+        if (cvec != NRW) return MT;
+        int waste6 = (p + MT - 1) / MT * MT - p, waste5 = (p + 4) / 5 * 5 - p;
+        return waste6 - waste5 > 0.05 * p ? 5 : MT;
     }
 
     private SplitT splitT(int n, int p, int threads) {
-        int panelsT = (cout + NR * L - 1) / (NR * L);
-        int tiles = (p + MT - 1) / MT;
+        int panelsT = (cout + cvec * L - 1) / (cvec * L);
+        int mt = tilePixels(p);
+        int tiles = (p + mt - 1) / mt;
         int want = threads / gcd(n, threads);
-        int cs = Math.min(panelsT, want);
-        int ps = Math.min(tiles, (want + cs - 1) / cs);
-        return new SplitT(n, ps, cs);
+        return new SplitT(n, Math.min(want, panelsT * tiles));
     }
 
     /** Pixel-vector weights {@code [Cout/MR][K][MR]}, packed on first need (the plan's scratchFloats call). */
@@ -402,7 +439,7 @@ final class ConvKernel implements Kernel {
         if (t != null) return t;
         synchronized (this) {
             if (packedT != null) return packedT;
-            int nrl = NR * L;
+            int nrl = cvec * L;
             int panelsT = (cout + nrl - 1) / nrl;
             float[] w = op.weight().toFloatArray();
             t = new float[Math.multiplyExact(panelsT * nrl, k)];
@@ -425,19 +462,18 @@ final class ConvKernel implements Kernel {
             throw new IllegalStateException("conv scratch too small: " + scratch.length + " < " + (long) s.tasks() * perTask);
         }
         float[] wt = packedT();
-        int nrl = NR * L;
+        int nrl = cvec * L;
         int panelsT = (cout + nrl - 1) / nrl;
-        int tiles = (p + MT - 1) / MT;
+        int mt = tilePixels(p);
+        int tiles = (p + mt - 1) / mt;
         Geometry g = new Geometry(x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()), h, w, oh, ow,
                 out.array(), out.arrayOffset(), Math.toIntExact(out.batchStride()),
                 res == null ? null : res.array(), res == null ? 0 : res.arrayOffset(), res == null ? 0 : Math.toIntExact(res.batchStride()));
+        int units = panelsT * tiles;
         ctx.pool().parallelFor(s.tasks(), t -> {
-            int img = t / (s.pixelChunks() * s.coutChunks());
-            int rem = t % (s.pixelChunks() * s.coutChunks());
-            int pc = rem / s.coutChunks(), cc = rem % s.coutChunks();
-            int q0 = (int) ((long) tiles * pc / s.pixelChunks()), q1 = (int) ((long) tiles * (pc + 1) / s.pixelChunks());
-            int c0 = (int) ((long) panelsT * cc / s.coutChunks()), c1 = (int) ((long) panelsT * (cc + 1) / s.coutChunks());
-            if (q0 >= q1 || c0 >= c1) return;
+            int img = t / s.chunks(), ch = t % s.chunks();
+            int u0 = (int) ((long) units * ch / s.chunks()), u1 = (int) ((long) units * (ch + 1) / s.chunks());
+            if (u0 >= u1) return;
             int sOff = t * perTask;
             int xImg = g.xOff() + img * g.xBatch();
             float[] src;
@@ -452,20 +488,26 @@ final class ConvKernel implements Kernel {
             }
             int oImg = g.oOff() + img * g.oBatch();
             int rImg = g.rOff() + img * g.rBatch();
-            for (int c = c0; c < c1; c++) {
-                int wOff = c * k * nrl;
-                for (int q = q0; q < q1; q++) {
-                    int p0 = q * MT;
-                    int valid = Math.min(MT, p - p0);
-                    // pixels past the end repeat the first one (computed, never stored)
-                    int o0 = pg.pixel(p0, sh, sw);
-                    int o1 = valid > 1 ? pg.pixel(p0 + 1, sh, sw) : o0;
-                    int o2 = valid > 2 ? pg.pixel(p0 + 2, sh, sw) : o0;
-                    int o3 = valid > 3 ? pg.pixel(p0 + 3, sh, sw) : o0;
-                    int o4 = valid > 4 ? pg.pixel(p0 + 4, sh, sw) : o0;
-                    int o5 = valid > 5 ? pg.pixel(p0 + 5, sh, sw) : o0;
-                    tileT6x2(src, base, pg.koff(), o0, o1, o2, o3, o4, o5, wt, wOff, c * nrl, scratch, sOff);
-                    epilogueT(scratch, sOff, c * nrl, Math.min(nrl, cout - c * nrl), p0, valid, g, oImg, rImg);
+            int[] poff = pg.poff(), koff = pg.koff();
+            for (int c = u0 / tiles, cEnd = (u1 - 1) / tiles; c <= cEnd; c++) {
+                int co0 = c * nrl;
+                for (int q = Math.max(u0 - c * tiles, 0), q1 = Math.min(u1 - c * tiles, tiles); q < q1; q++) {
+                    int p0 = q * mt;
+                    // accumulators start from the bias. One pass over the whole K: blocking K so that a
+                    // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
+                    // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
+                    for (int i = 0; i < mt; i++) System.arraycopy(biasT, co0, scratch, sOff + i * nrl, nrl);
+                    if (cvec == NRW && mt == 5) {
+                        tileT5x4(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4],
+                                wt, c * k * nrl, 0, k, scratch, sOff);
+                    } else if (cvec == NRW) {
+                        tileT6x4(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
+                                wt, c * k * nrl, 0, k, scratch, sOff);
+                    } else {
+                        tileT6x2(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
+                                wt, c * k * nrl, 0, k, scratch, sOff);
+                    }
+                    epilogueT(scratch, sOff, co0, Math.min(nrl, cout - co0), p0, Math.min(mt, p - p0), g, oImg, rImg);
                 }
             }
         });
@@ -490,15 +532,20 @@ final class ConvKernel implements Kernel {
         }
     }
 
-    /** MT(=6) pixels x NR(=2) channel vectors; pixel i of channel-plane k at {@code x[base + koff[k] + oi]}. */
+    /**
+     * MT(=6) pixels x NR(=2) channel vectors over k in [k0, k1): pixel i of channel-plane k at
+     * {@code x[base + koff[k] + oi]}; the accumulators are loaded from and stored back to the tile
+     * buffer (row stride NR*L).
+     */
     private void tileT6x2(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4, int o5,
-                          float[] wt, int wOff, int co0, float[] tile, int tOff) {
-        // accumulators start from the bias of their channels
-        FloatVector bias0 = FloatVector.fromArray(S, biasT, co0), bias1 = FloatVector.fromArray(S, biasT, co0 + L);
-        FloatVector c00 = bias0, c01 = bias1, c10 = bias0, c11 = bias1, c20 = bias0, c21 = bias1;
-        FloatVector c30 = bias0, c31 = bias1, c40 = bias0, c41 = bias1, c50 = bias0, c51 = bias1;
-        int kn = k;
-        for (int kk = 0, wi = wOff; kk < kn; kk++, wi += 2 * L) {
+                          float[] wt, int wOff, int k0, int k1, float[] tile, int tOff) {
+        FloatVector c00 = FloatVector.fromArray(S, tile, tOff), c01 = FloatVector.fromArray(S, tile, tOff + L);
+        FloatVector c10 = FloatVector.fromArray(S, tile, tOff + 2 * L), c11 = FloatVector.fromArray(S, tile, tOff + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, tile, tOff + 4 * L), c21 = FloatVector.fromArray(S, tile, tOff + 5 * L);
+        FloatVector c30 = FloatVector.fromArray(S, tile, tOff + 6 * L), c31 = FloatVector.fromArray(S, tile, tOff + 7 * L);
+        FloatVector c40 = FloatVector.fromArray(S, tile, tOff + 8 * L), c41 = FloatVector.fromArray(S, tile, tOff + 9 * L);
+        FloatVector c50 = FloatVector.fromArray(S, tile, tOff + 10 * L), c51 = FloatVector.fromArray(S, tile, tOff + 11 * L);
+        for (int kk = k0, wi = wOff + k0 * 2 * L; kk < k1; kk++, wi += 2 * L) {
             int b = base + koff[kk];
             FloatVector w0 = FloatVector.fromArray(S, wt, wi);
             FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
@@ -535,14 +582,161 @@ final class ConvKernel implements Kernel {
         c51.intoArray(tile, tOff + 11 * L);
     }
 
+    /** MT(=6) pixels x NRW(=4) channel vectors: {@link #tileT6x2} with twice the channels per broadcast. */
+    private void tileT6x4(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4, int o5,
+                          float[] wt, int wOff, int k0, int k1, float[] tile, int tOff) {
+        int r = NRW * L;
+        FloatVector c00 = FloatVector.fromArray(S, tile, tOff), c01 = FloatVector.fromArray(S, tile, tOff + L);
+        FloatVector c02 = FloatVector.fromArray(S, tile, tOff + 2 * L), c03 = FloatVector.fromArray(S, tile, tOff + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(S, tile, tOff + r), c11 = FloatVector.fromArray(S, tile, tOff + r + L);
+        FloatVector c12 = FloatVector.fromArray(S, tile, tOff + r + 2 * L), c13 = FloatVector.fromArray(S, tile, tOff + r + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, tile, tOff + 2 * r), c21 = FloatVector.fromArray(S, tile, tOff + 2 * r + L);
+        FloatVector c22 = FloatVector.fromArray(S, tile, tOff + 2 * r + 2 * L), c23 = FloatVector.fromArray(S, tile, tOff + 2 * r + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(S, tile, tOff + 3 * r), c31 = FloatVector.fromArray(S, tile, tOff + 3 * r + L);
+        FloatVector c32 = FloatVector.fromArray(S, tile, tOff + 3 * r + 2 * L), c33 = FloatVector.fromArray(S, tile, tOff + 3 * r + 3 * L);
+        FloatVector c40 = FloatVector.fromArray(S, tile, tOff + 4 * r), c41 = FloatVector.fromArray(S, tile, tOff + 4 * r + L);
+        FloatVector c42 = FloatVector.fromArray(S, tile, tOff + 4 * r + 2 * L), c43 = FloatVector.fromArray(S, tile, tOff + 4 * r + 3 * L);
+        FloatVector c50 = FloatVector.fromArray(S, tile, tOff + 5 * r), c51 = FloatVector.fromArray(S, tile, tOff + 5 * r + L);
+        FloatVector c52 = FloatVector.fromArray(S, tile, tOff + 5 * r + 2 * L), c53 = FloatVector.fromArray(S, tile, tOff + 5 * r + 3 * L);
+        for (int kk = k0, wi = wOff + k0 * r; kk < k1; kk++, wi += r) {
+            int b = base + koff[kk];
+            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
+            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
+            c00 = a.fma(w0, c00);
+            c01 = a.fma(w1, c01);
+            c02 = a.fma(w2, c02);
+            c03 = a.fma(w3, c03);
+            a = FloatVector.broadcast(S, x[b + o1]);
+            c10 = a.fma(w0, c10);
+            c11 = a.fma(w1, c11);
+            c12 = a.fma(w2, c12);
+            c13 = a.fma(w3, c13);
+            a = FloatVector.broadcast(S, x[b + o2]);
+            c20 = a.fma(w0, c20);
+            c21 = a.fma(w1, c21);
+            c22 = a.fma(w2, c22);
+            c23 = a.fma(w3, c23);
+            a = FloatVector.broadcast(S, x[b + o3]);
+            c30 = a.fma(w0, c30);
+            c31 = a.fma(w1, c31);
+            c32 = a.fma(w2, c32);
+            c33 = a.fma(w3, c33);
+            a = FloatVector.broadcast(S, x[b + o4]);
+            c40 = a.fma(w0, c40);
+            c41 = a.fma(w1, c41);
+            c42 = a.fma(w2, c42);
+            c43 = a.fma(w3, c43);
+            a = FloatVector.broadcast(S, x[b + o5]);
+            c50 = a.fma(w0, c50);
+            c51 = a.fma(w1, c51);
+            c52 = a.fma(w2, c52);
+            c53 = a.fma(w3, c53);
+        }
+        c00.intoArray(tile, tOff);
+        c01.intoArray(tile, tOff + L);
+        c02.intoArray(tile, tOff + 2 * L);
+        c03.intoArray(tile, tOff + 3 * L);
+        c10.intoArray(tile, tOff + r);
+        c11.intoArray(tile, tOff + r + L);
+        c12.intoArray(tile, tOff + r + 2 * L);
+        c13.intoArray(tile, tOff + r + 3 * L);
+        c20.intoArray(tile, tOff + 2 * r);
+        c21.intoArray(tile, tOff + 2 * r + L);
+        c22.intoArray(tile, tOff + 2 * r + 2 * L);
+        c23.intoArray(tile, tOff + 2 * r + 3 * L);
+        c30.intoArray(tile, tOff + 3 * r);
+        c31.intoArray(tile, tOff + 3 * r + L);
+        c32.intoArray(tile, tOff + 3 * r + 2 * L);
+        c33.intoArray(tile, tOff + 3 * r + 3 * L);
+        c40.intoArray(tile, tOff + 4 * r);
+        c41.intoArray(tile, tOff + 4 * r + L);
+        c42.intoArray(tile, tOff + 4 * r + 2 * L);
+        c43.intoArray(tile, tOff + 4 * r + 3 * L);
+        c50.intoArray(tile, tOff + 5 * r);
+        c51.intoArray(tile, tOff + 5 * r + L);
+        c52.intoArray(tile, tOff + 5 * r + 2 * L);
+        c53.intoArray(tile, tOff + 5 * r + 3 * L);
+    }
+
+    /** 5 pixels x NRW(=4) channel vectors: {@link #tileT6x4} less its last row, for pixel counts that 6 leaves ragged (7x7, 3x3). */
+    private void tileT5x4(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4,
+                          float[] wt, int wOff, int k0, int k1, float[] tile, int tOff) {
+        int r = NRW * L;
+        FloatVector c00 = FloatVector.fromArray(S, tile, tOff), c01 = FloatVector.fromArray(S, tile, tOff + L);
+        FloatVector c02 = FloatVector.fromArray(S, tile, tOff + 2 * L), c03 = FloatVector.fromArray(S, tile, tOff + 3 * L);
+        FloatVector c10 = FloatVector.fromArray(S, tile, tOff + r), c11 = FloatVector.fromArray(S, tile, tOff + r + L);
+        FloatVector c12 = FloatVector.fromArray(S, tile, tOff + r + 2 * L), c13 = FloatVector.fromArray(S, tile, tOff + r + 3 * L);
+        FloatVector c20 = FloatVector.fromArray(S, tile, tOff + 2 * r), c21 = FloatVector.fromArray(S, tile, tOff + 2 * r + L);
+        FloatVector c22 = FloatVector.fromArray(S, tile, tOff + 2 * r + 2 * L), c23 = FloatVector.fromArray(S, tile, tOff + 2 * r + 3 * L);
+        FloatVector c30 = FloatVector.fromArray(S, tile, tOff + 3 * r), c31 = FloatVector.fromArray(S, tile, tOff + 3 * r + L);
+        FloatVector c32 = FloatVector.fromArray(S, tile, tOff + 3 * r + 2 * L), c33 = FloatVector.fromArray(S, tile, tOff + 3 * r + 3 * L);
+        FloatVector c40 = FloatVector.fromArray(S, tile, tOff + 4 * r), c41 = FloatVector.fromArray(S, tile, tOff + 4 * r + L);
+        FloatVector c42 = FloatVector.fromArray(S, tile, tOff + 4 * r + 2 * L), c43 = FloatVector.fromArray(S, tile, tOff + 4 * r + 3 * L);
+        for (int kk = k0, wi = wOff + k0 * r; kk < k1; kk++, wi += r) {
+            int b = base + koff[kk];
+            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
+            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
+            c00 = a.fma(w0, c00);
+            c01 = a.fma(w1, c01);
+            c02 = a.fma(w2, c02);
+            c03 = a.fma(w3, c03);
+            a = FloatVector.broadcast(S, x[b + o1]);
+            c10 = a.fma(w0, c10);
+            c11 = a.fma(w1, c11);
+            c12 = a.fma(w2, c12);
+            c13 = a.fma(w3, c13);
+            a = FloatVector.broadcast(S, x[b + o2]);
+            c20 = a.fma(w0, c20);
+            c21 = a.fma(w1, c21);
+            c22 = a.fma(w2, c22);
+            c23 = a.fma(w3, c23);
+            a = FloatVector.broadcast(S, x[b + o3]);
+            c30 = a.fma(w0, c30);
+            c31 = a.fma(w1, c31);
+            c32 = a.fma(w2, c32);
+            c33 = a.fma(w3, c33);
+            a = FloatVector.broadcast(S, x[b + o4]);
+            c40 = a.fma(w0, c40);
+            c41 = a.fma(w1, c41);
+            c42 = a.fma(w2, c42);
+            c43 = a.fma(w3, c43);
+        }
+        c00.intoArray(tile, tOff);
+        c01.intoArray(tile, tOff + L);
+        c02.intoArray(tile, tOff + 2 * L);
+        c03.intoArray(tile, tOff + 3 * L);
+        c10.intoArray(tile, tOff + r);
+        c11.intoArray(tile, tOff + r + L);
+        c12.intoArray(tile, tOff + r + 2 * L);
+        c13.intoArray(tile, tOff + r + 3 * L);
+        c20.intoArray(tile, tOff + 2 * r);
+        c21.intoArray(tile, tOff + 2 * r + L);
+        c22.intoArray(tile, tOff + 2 * r + 2 * L);
+        c23.intoArray(tile, tOff + 2 * r + 3 * L);
+        c30.intoArray(tile, tOff + 3 * r);
+        c31.intoArray(tile, tOff + 3 * r + L);
+        c32.intoArray(tile, tOff + 3 * r + 2 * L);
+        c33.intoArray(tile, tOff + 3 * r + 3 * L);
+        c40.intoArray(tile, tOff + 4 * r);
+        c41.intoArray(tile, tOff + 4 * r + L);
+        c42.intoArray(tile, tOff + 4 * r + 2 * L);
+        c43.intoArray(tile, tOff + 4 * r + 3 * L);
+    }
+
     /**
      * Transposing epilogue: tile[pixel][channel] (bias already in) -> out[channel][pixel], with
-     * residual and ReLU; full tiles unrolled (this runs once per output element, scalar).
+     * residual and ReLU; full tiles (6 or 5 pixels) unrolled (this runs once per output element, scalar).
      */
     private void epilogueT(float[] tile, int tOff, int co0, int channels, int p0, int valid, Geometry g, int oImg, int rImg) {
         int p = g.p();
         float[] oa = g.oa(), ra = g.ra();
-        int nrl = NR * L;
+        int nrl = cvec * L;
         if (valid == MT) {
             for (int c = 0; c < channels; c++) {
                 int t = tOff + c, o = oImg + (co0 + c) * p + p0;
@@ -571,6 +765,34 @@ final class ConvKernel implements Kernel {
                 oa[o + 3] = v3;
                 oa[o + 4] = v4;
                 oa[o + 5] = v5;
+            }
+            return;
+        }
+        if (valid == 5) { // full tiles of the 5-pixel kernel
+            for (int c = 0; c < channels; c++) {
+                int t = tOff + c, o = oImg + (co0 + c) * p + p0;
+                float v0 = tile[t], v1 = tile[t + nrl], v2 = tile[t + 2 * nrl];
+                float v3 = tile[t + 3 * nrl], v4 = tile[t + 4 * nrl];
+                if (residual) {
+                    int r = rImg + (co0 + c) * p + p0;
+                    v0 += ra[r];
+                    v1 += ra[r + 1];
+                    v2 += ra[r + 2];
+                    v3 += ra[r + 3];
+                    v4 += ra[r + 4];
+                }
+                if (relu) {
+                    v0 = Math.max(v0, 0f);
+                    v1 = Math.max(v1, 0f);
+                    v2 = Math.max(v2, 0f);
+                    v3 = Math.max(v3, 0f);
+                    v4 = Math.max(v4, 0f);
+                }
+                oa[o] = v0;
+                oa[o + 1] = v1;
+                oa[o + 2] = v2;
+                oa[o + 3] = v3;
+                oa[o + 4] = v4;
             }
             return;
         }

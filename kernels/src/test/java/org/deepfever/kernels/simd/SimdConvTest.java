@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * SIMD convolution against the reference backend, each case in both orientations (pixel-vector
- * and channel-vector, forced) and as the backend would choose, on 1, 2 and 3 threads.
+ * and channel-vector, the latter with narrow and wide channel panels, forced) and as the backend
+ * would choose, on 1, 2 and 3 threads.
  *
  * <p>Tolerance: |simd - ref| <= 1e-4 + 1e-4 * M, where M = sum over the window of |w * x| (+ |bias|
  * + |residual|) for that output element, computed by the reference conv on absolute values. This
@@ -92,8 +93,8 @@ public class SimdConvTest {
         Tensor magnitude = magnitude(conv, x, res, outShape);
 
         // the backend's own choice, then each orientation forced, always split over the threads
-        Kernel[] kernels = {SIMD.prepare(conv), new ConvKernel(conv, 0, 0), new ConvKernel(conv, 1, 0)};
-        String[] kinds = {"chosen", "pixel-vector", "channel-vector"};
+        Kernel[] kernels = {SIMD.prepare(conv), new ConvKernel(conv, 0, 0), new ConvKernel(conv, 1, 0), new ConvKernel(conv, 2, 0)};
+        String[] kinds = {"chosen", "pixel-vector", "channel-vector", "channel-vector wide"};
         for (int ki = 0; ki < kernels.length; ki++)
         for (ThreadPool pool : new ThreadPool[] {POOL1, TestSupport.POOL, POOL3}) {
             Kernel simd = kernels[ki];
@@ -130,7 +131,7 @@ public class SimdConvTest {
     @Test
     void oneKernelManyThreads() throws Exception {
         Random rnd = new Random(9);
-        for (int orientation = 0; orientation <= 1; orientation++) {
+        for (int orientation = 0; orientation <= 2; orientation++) {
             Conv2d conv = new Conv2d(TestSupport.random(rnd, 40, 24, 3, 3), TestSupport.random(rnd, 40), 1, 1, 1, 1, 1, 1, 1, 1, 1,
                     Activation.RELU, false);
             ConvKernel shared = new ConvKernel(conv, orientation, 0);

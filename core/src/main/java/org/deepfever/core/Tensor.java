@@ -137,11 +137,18 @@ public final class Tensor {
 
     /** Elements in row-major order, as a new array. */
     public float[] toFloatArray() {
+        if (storage instanceof Storage.Heap h && offset == 0 && h.array().length == shape.size() && isContiguous()) {
+            return h.array().clone(); // the whole array: clone() skips zeroing the copy
+        }
         float[] out = new float[Math.toIntExact(shape.size())];
         if (isHeap() && isContiguous()) {
             System.arraycopy(array(), arrayOffset(), out, 0, out.length);
         } else if (storage instanceof Storage.Segment seg && isContiguous()) {
             MemorySegment.copy(seg.segment(), Storage.LE_FLOAT, offset * 4, out, 0, out.length);
+        } else if (isHeap() && shape.rank() > 1 && shape.dim(0) > 0 && isInnerContiguous()) {
+            // A batch-strided view (a channel slice of a concat buffer): one contiguous run per item.
+            int item = out.length / shape.dim(0);
+            for (int b = 0; b < shape.dim(0); b++) System.arraycopy(array(), Math.toIntExact(offset + b * strides[0]), out, b * item, item);
         } else {
             for (int i = 0; i < out.length; i++) out[i] = getFlat(i);
         }

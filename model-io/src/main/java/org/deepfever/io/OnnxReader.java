@@ -4,6 +4,9 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.deepfever.io.onnx.proto.Onnx.ModelProto;
 import org.deepfever.io.onnx.proto.Onnx.OperatorSetIdProto;
 
@@ -19,8 +22,49 @@ public final class OnnxReader {
 
     private OnnxReader() {}
 
+    /**
+     * A tiny serialized model (a graph with a node, an attribute, an initializer, a typed input and
+     * an opset import): parsing it initialises protobuf and the ONNX message classes, which in a
+     * fresh JVM takes tens of milliseconds.
+     */
+    private static final byte[] TINY_MODEL = {8, 8, 58, 72, 10, 25, 10, 1, 120, 18, 1, 121, 26, 1, 110, 34, 4, 82, 101, 108, 117, 42, 8,
+            10, 1, 97, 64, 1, -96, 1, 7, 18, 1, 103, 42, 13, 8, 1, 16, 1, 34, 4, 0, 0, 0, 0, 66, 1, 119, 90, 20, 10, 1, 120, 18, 15, 10,
+            13, 8, 1, 18, 9, 10, 3, 18, 1, 78, 10, 2, 8, 3, 98, 3, 10, 1, 121, 66, 4, 10, 0, 16, 13};
+
+    /** Protobuf's initialisation, run once per JVM on a background thread while the first model file is mapped and scanned. */
+    private static final FutureTask<Object> PROTOBUF_INIT = new FutureTask<>(() -> ModelProto.parseFrom(TINY_MODEL));
+    private static final AtomicBoolean PROTOBUF_INIT_STARTED = new AtomicBoolean();
+
+    private static void startProtobufInit() {
+        if (!PROTOBUF_INIT_STARTED.compareAndSet(false, true)) return;
+        try {
+            Thread t = new Thread(PROTOBUF_INIT, "fever-onnx-init");
+            t.setDaemon(true);
+            t.start();
+        } catch (RuntimeException | OutOfMemoryError e) {
+            PROTOBUF_INIT.run(); // no thread: do it here
+        }
+    }
+
+    /** Waits until the initialisation is done, so that protobuf classes are never initialised by two threads at once. */
+    private static void awaitProtobufInit() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                PROTOBUF_INIT.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException e) {
+                break; // the real parse reports any problem
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
     /** Maps, parses and validates an ONNX model file. */
     public static OnnxModel read(Path path) throws IOException {
+        startProtobufInit();
         Arena arena = Arena.ofShared();
         try {
             MappedFile f = MappedFile.map(path, arena);
@@ -30,6 +74,7 @@ public final class OnnxReader {
             // raw_data is located in the mapping first and protobuf parses the rest.
             OnnxWire.Stripped stripped = OnnxWire.strip(f);
             ModelProto proto;
+            awaitProtobufInit();
             try {
                 proto = ModelProto.parseFrom(stripped.model());
             } catch (InvalidProtocolBufferException e) {

@@ -1,6 +1,7 @@
 package org.deepfever.io;
 
 import java.io.ByteArrayOutputStream;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +23,23 @@ final class OnnxWire {
     private final List<long[]> raw = new ArrayList<>();
     private long pos;
 
+    /** A window of the file copied onto the heap, so that varints are read from an array. */
+    private final byte[] window = new byte[64 * 1024];
+    private long windowStart;
+    private int windowLength;
+
     private OnnxWire(MappedFile f) { this.f = f; }
+
+    private int byteAt(long p) {
+        long i = p - windowStart;
+        if (i < 0 || i >= windowLength) {
+            windowStart = p;
+            windowLength = (int) Math.min(window.length, f.size() - p);
+            MemorySegment.copy(f.seg, ValueLayout.JAVA_BYTE, p, window, 0, windowLength);
+            i = 0;
+        }
+        return window[(int) i] & 0xff;
+    }
 
     static Stripped strip(MappedFile f) throws ModelFormatException {
         OnnxWire w = new OnnxWire(f);
@@ -79,7 +96,12 @@ final class OnnxWire {
     private long[] lastRaw;
 
     private void copy(ByteArrayOutputStream out, long from, long to) {
-        out.writeBytes(f.seg.asSlice(from, to - from).toArray(ValueLayout.JAVA_BYTE));
+        long i = from - windowStart;
+        if (i >= 0 && to - windowStart <= windowLength) {
+            out.write(window, (int) i, (int) (to - from));
+        } else {
+            out.writeBytes(f.seg.asSlice(from, to - from).toArray(ValueLayout.JAVA_BYTE));
+        }
     }
 
     private void skip(int n, long end, long fieldStart) throws ModelFormatException {
@@ -91,7 +113,7 @@ final class OnnxWire {
         long v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
             if (pos >= end) throw corrupt(pos, "varint runs past the end");
-            int b = f.seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xff;
+            int b = byteAt(pos++);
             v |= (long) (b & 0x7f) << shift;
             if (b < 0x80) return v;
         }

@@ -58,6 +58,8 @@ final class RestrictedUnpickler {
 
     private final MappedFile file;
     private final MemorySegment data;
+    /** The pickle copied onto the heap (it is small): byte reads from an array, not through the mapping. */
+    private final byte[] buf;
     private long pos;
     private final ArrayList<Object> stack = new ArrayList<>();
     private final ArrayList<Integer> marks = new ArrayList<>();
@@ -66,6 +68,11 @@ final class RestrictedUnpickler {
     private RestrictedUnpickler(MappedFile file, MemorySegment data) {
         this.file = file;
         this.data = data;
+        this.buf = data.byteSize() <= Integer.MAX_VALUE - 16 ? data.toArray(ValueLayout.JAVA_BYTE) : null;
+    }
+
+    private int byteAt(long i) {
+        return (buf != null ? buf[(int) i] : data.get(ValueLayout.JAVA_BYTE, i)) & 0xff;
     }
 
     /** Reads one pickle from {@code data}; errors name {@code file}. */
@@ -83,7 +90,7 @@ final class RestrictedUnpickler {
 
     private int u8() throws ModelFormatException {
         need(1);
-        return data.get(ValueLayout.JAVA_BYTE, pos++) & 0xff;
+        return byteAt(pos++);
     }
 
     private void need(long n) throws ModelFormatException {
@@ -93,14 +100,14 @@ final class RestrictedUnpickler {
     private long le(int n) throws ModelFormatException {
         need(n);
         long v = 0;
-        for (int i = n - 1; i >= 0; i--) v = (v << 8) | (data.get(ValueLayout.JAVA_BYTE, pos + i) & 0xff);
+        for (int i = n - 1; i >= 0; i--) v = (v << 8) | byteAt(pos + i);
         pos += n;
         return v;
     }
 
     private byte[] bytes(long n) throws ModelFormatException {
         need(n);
-        byte[] b = data.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
+        byte[] b = buf != null ? java.util.Arrays.copyOfRange(buf, (int) pos, (int) (pos + n)) : data.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
         pos += n;
         return b;
     }

@@ -5,8 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.deepfever.core.Shape;
 import org.deepfever.core.Tensor;
 import org.deepfever.core.graph.Graph;
@@ -76,7 +74,8 @@ public final class DeepFeverGraphBuilder {
         tap("repeat_2");
         x = mixed7a("mixed_7a", x);
         tap("mixed_7a");
-        boolean full = sd.keys().stream().anyMatch(k -> k.startsWith("repeat_3.") || k.startsWith("block8."));
+        boolean full = false;
+        for (String k : sd.keys()) full |= k.startsWith("repeat_3.") || k.startsWith("block8.");
         if (full) {
             repeats[2] = count("repeat_3");
             for (int i = 0; i < repeats[2]; i++) x = block8("repeat_3." + i, x, true);
@@ -94,7 +93,7 @@ public final class DeepFeverGraphBuilder {
             int y = denseLayer("dense.layers." + i, cat);
             growth = channels(y);
             feats.add(y);
-            cat = g.add("dense.cat" + (i + 1), new Concat(1, feats.size()), feats.stream().mapToInt(Integer::intValue).toArray());
+            cat = g.add("dense.cat" + (i + 1), new Concat(1, feats.size()), toArray(feats));
             lastNode = "dense.cat" + (i + 1);
         }
         widths.put("dense", channels(cat));
@@ -141,20 +140,31 @@ public final class DeepFeverGraphBuilder {
 
     private void tap(String name) { tapNodes.put(name, lastNode); }
 
+    private static int[] toArray(List<Integer> values) {
+        int[] out = new int[values.size()];
+        for (int i = 0; i < out.length; i++) out[i] = values.get(i);
+        return out;
+    }
+
     private int channels(int value) { return g.shapeOf(value).dim(1); }
 
+    /** Blocks {@code prefix.<i>.} present, checked to run 0..n-1 without a gap. */
     private int count(String prefix) {
-        Pattern p = Pattern.compile(Pattern.quote(prefix) + "\\.(\\d+)\\.");
+        String head = prefix + ".";
         TreeSet<Integer> idx = new TreeSet<>();
         for (String k : sd.keys()) {
-            Matcher m = p.matcher(k);
-            if (m.lookingAt()) idx.add(Integer.parseInt(m.group(1)));
+            if (!k.startsWith(head)) continue;
+            int start = head.length(), end = start;
+            while (end < k.length() && isDigit(k.charAt(end))) end++;
+            if (end > start && end < k.length() && k.charAt(end) == '.') idx.add(Integer.parseInt(k, start, end, 10));
         }
         for (int i = 0; i < idx.size(); i++) {
             if (!idx.contains(i)) throw sd.error("missing key '" + prefix + "." + i + ".*': " + prefix + " has blocks " + idx + " with a gap");
         }
         return idx.size();
     }
+
+    private static boolean isDigit(char c) { return c >= '0' && c <= '9'; }
 
     /** BasicConv2d: conv (no bias) + BN (eps 1e-3) + ReLU, folded into one conv. Square kernel. */
     private int basic(String prefix, int x, int k, int stride, int padH, int padW) {
@@ -174,7 +184,13 @@ public final class DeepFeverGraphBuilder {
     /** Stem convs by name; inside blocks, one entry per branch conv position (e.g. repeat_2.branch1.1). */
     private void recordWidth(String prefix, int channels) {
         if (prefix.startsWith("mixed_")) return;
-        String key = prefix.replaceFirst("^(repeat_\\d)\\.\\d+", "$1");
+        // "repeat_<d>.<i>..." -> "repeat_<d>..." (the block index dropped)
+        String key = prefix;
+        if (prefix.length() > 9 && prefix.startsWith("repeat_") && isDigit(prefix.charAt(7)) && prefix.charAt(8) == '.') {
+            int end = 9;
+            while (end < prefix.length() && isDigit(prefix.charAt(end))) end++;
+            if (end > 9) key = prefix.substring(0, 8) + prefix.substring(end);
+        }
         widths.putIfAbsent(key, channels);
     }
 
@@ -198,12 +214,16 @@ public final class DeepFeverGraphBuilder {
         int c = channels(x);
         Tensor w = sd.take(prefix + ".conv2d.weight", c, channels(cat), 1, 1);
         Tensor b = sd.take(prefix + ".conv2d.bias", c);
-        float[] ws = w.toFloatArray(), bs = b.toFloatArray();
-        for (int i = 0; i < ws.length; i++) ws[i] *= scale;
-        for (int i = 0; i < bs.length; i++) bs[i] *= scale;
+        float[] ws = scaled(w.toFloatArray(), scale), bs = scaled(b.toFloatArray(), scale);
         Conv2d conv = Conv2d.of(Tensor.of(ws, w.shape().dims()), Tensor.of(bs, c), 1, 0, 0, act).withResidual(true);
         lastNode = prefix + ".conv2d";
         return g.add(lastNode, conv, cat, x);
+    }
+
+    /** {@code a *= s} in place; returns a. */
+    static float[] scaled(float[] a, float s) {
+        for (int i = 0; i < a.length; i++) a[i] *= s;
+        return a;
     }
 
     private int block35(String p, int x) {

@@ -1,8 +1,10 @@
 package org.deepfever.model;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +59,8 @@ public final class OnnxGraphConverter {
     private final Map<String, String> shapeOf = new HashMap<>();   // Shape output -> the value it measures
     private final Map<String, List<NodeProto>> consumers = new HashMap<>();
     private final Set<String> graphOutputs = new HashSet<>();
-    private final Set<NodeProto> absorbed = new HashSet<>();
+    /** By identity: a proto message's hashCode walks the whole message through its descriptors. */
+    private final Set<NodeProto> absorbed = Collections.newSetFromMap(new IdentityHashMap<>());
 
     private OnnxGraphConverter(OnnxModel model) {
         this.model = model;
@@ -247,12 +250,10 @@ public final class OnnxGraphConverter {
     }
 
     private static Conv2d scaled(Conv2d conv, float scale) {
-        float[] w = conv.weight().toFloatArray();
-        for (int i = 0; i < w.length; i++) w[i] *= scale;
+        float[] w = DeepFeverGraphBuilder.scaled(conv.weight().toFloatArray(), scale);
         Tensor b = null;
         if (conv.bias() != null) {
-            float[] bb = conv.bias().toFloatArray();
-            for (int i = 0; i < bb.length; i++) bb[i] *= scale;
+            float[] bb = DeepFeverGraphBuilder.scaled(conv.bias().toFloatArray(), scale);
             b = Tensor.of(bb, bb.length);
         }
         return conv.withWeights(Tensor.of(w, conv.weight().shape().dims()), b);

@@ -31,7 +31,7 @@ final class StateDict {
         while (stripped && !current.isEmpty()) {
             stripped = false;
             for (String p : PREFIXES) {
-                if (current.keySet().stream().allMatch(k -> k.startsWith(p))) {
+                if (allStartWith(current.keySet(), p)) {
                     Map<String, Tensor> next = new LinkedHashMap<>();
                     current.forEach((k, v) -> next.put(k.substring(p.length()), v));
                     current = next;
@@ -43,6 +43,11 @@ final class StateDict {
         }
         this.tensors = current;
         this.strippedPrefix = prefix;
+    }
+
+    private static boolean allStartWith(Set<String> keys, String prefix) {
+        for (String k : keys) if (!k.startsWith(prefix)) return false;
+        return true;
     }
 
     String source() { return source; }

@@ -1,11 +1,13 @@
 package org.deepfever.core.exec;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import org.deepfever.core.Shape;
 import org.deepfever.core.Tensor;
 import org.deepfever.core.backend.Backend;
 import org.deepfever.core.backend.Backends;
@@ -13,6 +15,9 @@ import org.deepfever.core.backend.Kernel;
 import org.deepfever.core.backend.ThreadPool;
 import org.deepfever.core.graph.Graph;
 import org.deepfever.core.graph.Node;
+import org.deepfever.core.op.Conv2d;
+import org.deepfever.core.op.Gemm;
+import org.deepfever.core.op.Op;
 
 /**
  * A graph with a kernel prepared for every node, ready to run. Each node runs on the preferred
@@ -37,20 +42,86 @@ public final class CompiledGraph implements AutoCloseable {
         List<Node> nodes = graph.nodes();
         this.kernels = new Kernel[nodes.size()];
         this.chosen = new Backend[nodes.size()];
-        List<String> unsupported = new ArrayList<>();
-        for (int i = 0; i < nodes.size(); i++) {
+        try {
+            prepareAll(nodes, preferred, fallback);
+        } catch (RuntimeException | Error e) {
+            if (ownsPool) pool.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Prepares every node's kernel, spread over the pool's threads (the nodes are independent). Then
+     * each kernel sees its batch-1 shapes once ({@link Kernel#scratchFloats}), which is where kernels
+     * pack their weights for the shapes they will run: the graph is ready to run when this returns,
+     * not at the first inference. Errors are those of a node-by-node pass: the first node (in graph
+     * order) whose preparation throws, else every node no backend supports.
+     */
+    private void prepareAll(List<Node> nodes, Backend preferred, Backend fallback) {
+        int count = nodes.size();
+        Shape[] shapes;
+        try {
+            shapes = graph.inferShapes(1);
+        } catch (RuntimeException e) {
+            shapes = null; // planning will report it
+        }
+        final Shape[] batch1 = shapes;
+        Integer[] order = new Integer[count];
+        long[] cost = new long[count];
+        for (int i = 0; i < count; i++) {
+            order[i] = i;
+            cost[i] = weightSize(nodes.get(i).op());
+        }
+        // Smallest weights first: the packing loops get compiled on small layers, the big ones then run compiled.
+        Arrays.sort(order, (a, b) -> Long.compare(cost[a], cost[b]));
+        boolean[] unsupported = new boolean[count];
+        Throwable[] failures = new Throwable[count];
+        pool.parallelFor(count, t -> {
+            int i = order[t];
             Node n = nodes.get(i);
-            Backend b = preferred.supports(n.op()) ? preferred : fallback != null && fallback.supports(n.op()) ? fallback : null;
-            if (b == null) {
-                unsupported.add(n.op().kind() + " (node " + n.name() + ")");
-                continue;
+            try {
+                Backend b = preferred.supports(n.op()) ? preferred : fallback != null && fallback.supports(n.op()) ? fallback : null;
+                if (b == null) {
+                    unsupported[i] = true;
+                    return;
+                }
+                Kernel k = b.prepare(n.op());
+                chosen[i] = b;
+                kernels[i] = k;
+                if (batch1 != null) prepack(k, n, batch1);
+            } catch (RuntimeException | Error e) {
+                failures[i] = e;
             }
-            chosen[i] = b;
-            kernels[i] = b.prepare(n.op());
+        });
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            Throwable f = failures[i];
+            if (f instanceof RuntimeException re) throw re;
+            if (f instanceof Error err) throw err;
+            if (unsupported[i]) names.add(nodes.get(i).op().kind() + " (node " + nodes.get(i).name() + ")");
         }
-        if (!unsupported.isEmpty()) {
-            throw new UnsupportedOperationException("no backend supports: " + String.join(", ", unsupported));
+        if (!names.isEmpty()) {
+            throw new UnsupportedOperationException("no backend supports: " + String.join(", ", names));
         }
+    }
+
+    /** Lets a kernel pack its weights for the batch-1 shapes; a failure here is left for planning to report. */
+    private void prepack(Kernel k, Node n, Shape[] shapes) {
+        Shape[] in = new Shape[n.inputCount()];
+        for (int j = 0; j < in.length; j++) in[j] = shapes[n.input(j)];
+        try {
+            k.scratchFloats(in, shapes[n.output()], pool.threads());
+        } catch (RuntimeException e) {
+            // ExecutionPlan calls scratchFloats again and reports it there.
+        }
+    }
+
+    private static long weightSize(Op op) {
+        return switch (op) {
+            case Conv2d c -> c.weight().size();
+            case Gemm g -> g.weight().size();
+            default -> 0;
+        };
     }
 
     /** Compiles on the preferred backend (see {@link Backends#preferred}) with the reference as fallback. */

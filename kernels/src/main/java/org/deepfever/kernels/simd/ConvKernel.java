@@ -448,13 +448,24 @@ final class ConvKernel implements Kernel {
         return new SplitT(n, Math.min(want, panelsT * tiles));
     }
 
+    /**
+     * The weights row-major, read only: the heap array itself when it holds exactly this tensor (BN
+     * folding already made a fresh copy), otherwise a copy (mapped or strided weights). Saves one
+     * full copy of the weights at load.
+     */
+    private float[] weightArray() {
+        Tensor w = op.weight();
+        if (w.isHeap() && w.isContiguous() && w.arrayOffset() == 0 && w.array().length == w.size()) return w.array();
+        return w.toFloatArray();
+    }
+
     /** Pixel-vector weights {@code [Cout/MR][K][MR]}, packed on first need (the plan's scratchFloats call). */
     private float[] packedA() {
         float[] a = packedA;
         if (a != null) return a;
         synchronized (this) {
             if (packedA != null) return packedA;
-            float[] w = op.weight().toFloatArray();
+            float[] w = weightArray();
             a = new float[Math.multiplyExact(panels * MR, k)];
             for (int co = 0; co < cout; co++) {
                 int pn = co / MR, r = co % MR;
@@ -472,7 +483,7 @@ final class ConvKernel implements Kernel {
             if (packedT != null) return packedT;
             int nrl = cvec * L;
             int panelsT = (cout + nrl - 1) / nrl;
-            float[] w = op.weight().toFloatArray();
+            float[] w = weightArray();
             t = new float[Math.multiplyExact(panelsT * nrl, k)];
             for (int co = 0; co < cout; co++) {
                 int pn = co / nrl, j = co % nrl;

@@ -16,15 +16,6 @@ import org.deepfever.core.exec.CompiledGraph;
 import org.deepfever.core.exec.ExecutionPlan;
 import org.deepfever.core.graph.Graph;
 import org.deepfever.core.graph.Node;
-import org.deepfever.core.op.Activation;
-import org.deepfever.core.op.BatchNorm;
-import org.deepfever.core.op.Concat;
-import org.deepfever.core.op.Conv2d;
-import org.deepfever.core.op.Gemm;
-import org.deepfever.core.op.GlobalAvgPool;
-import org.deepfever.core.op.L2Normalize;
-import org.deepfever.core.op.MaxPool2d;
-import org.deepfever.core.op.Relu;
 
 /**
  * A loaded DeepFEVER model, ready to extract expression features from 140x140 face crops.
@@ -81,10 +72,7 @@ public final class DeepFever implements AutoCloseable {
 
     /** Loads a model file; the format is taken from the file's contents (and its extension as a hint). */
     public static DeepFever load(Path path, Options options) {
-        Thread warmUp = warmUp(options);
-        ModelFiles.Loaded loaded = ModelFiles.load(path);
-        join(warmUp);
-        return new DeepFever(loaded, options);
+        return new DeepFever(ModelFiles.load(path), options);
     }
 
     /**
@@ -92,61 +80,7 @@ public final class DeepFever implements AutoCloseable {
      * trying the engine and measuring it without a model file.
      */
     public static DeepFever untrainedDefault(Options options) {
-        Thread warmUp = warmUp(options);
-        ModelFiles.Loaded loaded = ModelFiles.untrainedDefault();
-        join(warmUp);
-        return new DeepFever(loaded, options);
-    }
-
-    /**
-     * While the model file is read, a background thread compiles a tiny graph of the ops DeepFEVER
-     * uses on the same backends: in a fresh JVM this loads and initialises the kernel classes (and
-     * the vector species) off the critical path. It changes nothing that the load itself uses and
-     * ignores its own failures (the real compile reports them).
-     */
-    private static Thread warmUp(Options options) {
-        Thread t = new Thread(() -> {
-            try {
-                Backend preferred = options.backend() == null ? Backends.preferred() : Backends.byName(options.backend());
-                Backend fallback = preferred.name().equals(Backends.REFERENCE) ? null : Backends.reference();
-                new CompiledGraph(warmUpGraph(), preferred, fallback, new ThreadPool(1), true).close();
-            } catch (Throwable e) {
-                // best effort: the real compile reports any problem
-            }
-        }, "fever-warmup");
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
-
-    private static void join(Thread t) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                t.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) Thread.currentThread().interrupt();
-    }
-
-    /** conv 3x3, residual conv 1x1, max pools, concat, BN, ReLU, average pool, linear, L2 norm: tiny shapes, zero weights. */
-    private static Graph warmUpGraph() {
-        Graph.Builder b = Graph.builder();
-        int x = b.input("input", Shape.of(-1, 8, 12, 12));
-        int c1 = b.add("c1", Conv2d.of(Tensor.zeros(16, 8, 3, 3), Tensor.zeros(16), 1, 1, 1, Activation.RELU), x);
-        int c2 = b.add("c2", Conv2d.of(Tensor.zeros(16, 16, 1, 1), Tensor.zeros(16), 1, 0, 0, Activation.RELU).withResidual(true), c1, c1);
-        int p1 = b.add("p1", MaxPool2d.of(3, 2), c2);
-        int p2 = b.add("p2", MaxPool2d.of(3, 2), c1);
-        int cat = b.add("cat", new Concat(1, 2), p1, p2);
-        int bn = b.add("bn", new BatchNorm(Tensor.zeros(32), Tensor.zeros(32), Tensor.zeros(32), Tensor.zeros(32), 1e-5f), cat);
-        int relu = b.add("relu", new Relu(), bn);
-        int gap = b.add("gap", new GlobalAvgPool(false), relu);
-        int fc = b.add("fc", new Gemm(Tensor.zeros(4, 32), Tensor.zeros(4)), gap);
-        b.output("out", b.add("l2", L2Normalize.of(), fc));
-        return b.build();
+        return new DeepFever(ModelFiles.untrainedDefault(), options);
     }
 
     /** Runs a batch [N,3,140,140] and returns one result per face. */

@@ -19,7 +19,7 @@ import org.deepfever.core.graph.Node;
 public final class LayerProfile {
     public static void main(String[] args) {
         if (args.length < 1) {
-            System.err.println("usage: LayerProfile MODEL [batch] [threads] [runs]");
+            System.err.println("usage: LayerProfile MODEL [batch] [threads] [runs]   (-Dfever.profile.rows=N: rows shown, default 40)");
             System.exit(2);
         }
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 1;
@@ -66,10 +66,11 @@ public final class LayerProfile {
                 rows.add(new Row(node.name(), node.op().kind() + " " + shapes[node.output()], ms, flop / (ms * 1e6)));
             }
             rows.sort((a, b) -> Double.compare(b.ms, a.ms));
-            System.out.printf("median total %.2f ms (batch %d, %d threads); per node medians below%n", totalMs, batch, threads);
+            System.out.printf("median total %.2f ms, p10 %.2f ms (batch %d, %d threads); per node medians below%n", totalMs, total[runs / 10] / 1e6, batch, threads);
             double sum = 0;
             for (Row row : rows) sum += row.ms;
-            for (Row row : rows.subList(0, Math.min(40, rows.size()))) {
+            int shown = Integer.getInteger("fever.profile.rows", 40);
+            for (Row row : rows.subList(0, Math.min(shown, rows.size()))) {
                 System.out.printf("%8.3f ms %5.1f%% %7.1f GFLOP/s  %-40s %s%n", row.ms, 100 * row.ms / sum, row.gflops, row.name, row.kind);
             }
             Map<String, Double> byKind = new java.util.TreeMap<>();

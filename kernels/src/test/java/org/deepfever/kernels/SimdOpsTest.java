@@ -111,6 +111,14 @@ class SimdOpsTest {
         check(new MaxPool2d(1, 3, 1, 2, 0, 1, 0, 0, false), EXACT, 0, r(1, 2, 4, 12));
         check(new MaxPool2d(1, 2, 1, 2, 0, 0, 0, 0, false), EXACT, 0, r(1, 3, 1, 1 + 16));
         check(new MaxPool2d(1, 3, 1, 1, 0, 1, 0, 1, false), EXACT, 0, r(1, 3, 2, 2 + 16));
+        // narrow planes pooled in registers (a row fits one vector at 256 and 512 bits)
+        check(MaxPool2d.of(3, 2), EXACT, 0, r(2, 9, 7, 7));
+        check(new MaxPool2d(2, 3, 1, 2, 0, 0, 0, 0, false), EXACT, 0, r(1, 3, 5, 8));
+        check(new MaxPool2d(3, 3, 1, 1, 0, 0, 0, 0, false), EXACT, 0, r(3, 2, 6, 5));
+        check(MaxPool2d.of(3, 2), EXACT, 0, r(8, 400, 7, 7)); // enough rows to be split over threads
+        Tensor nan = r(1, 2, 7, 7);
+        nan.array()[10] = Float.NaN;
+        check(MaxPool2d.of(3, 2), EXACT, 0, nan);
         // all-negative input with padding: padding must not win
         Tensor neg = r(1, 2, 6, 6);
         for (int i = 0; i < neg.size(); i++) neg.array()[i] = -1 - Math.abs(neg.array()[i]);

@@ -75,6 +75,22 @@ final class ConvKernel implements Kernel {
     /** Row tiles on in the automatic choice (experiments: {@code -Dfever.conv.rowTiles=false}). */
     static final boolean ROW_TILES = Boolean.parseBoolean(System.getProperty("fever.conv.rowTiles", "true"));
 
+    /** Lane indexes 0, 2, 4, ... into two concatenated vectors: their even lanes (stride-2 im2col). */
+    private static final FloatVector EVEN_LANES = Simd.SCALAR ? null : FloatVector.fromArray(S, evenIndexes(), 0);
+
+    private static float[] evenIndexes() {
+        float[] idx = new float[L];
+        for (int i = 0; i < L; i++) idx[i] = 2 * i;
+        return idx;
+    }
+
+    /**
+     * Convs with fewer multiply-adds per output than this (the stem's 3-channel conv2d_1a: K = 27)
+     * run pixel-vector: a channel-vector tile's fixed cost (bias in, transposing epilogue) would
+     * outweigh its few FMAs, while pixel-vector tiles store whole vectors.
+     */
+    static final int SMALL_K = 32;
+
     private final Conv2d op;
     /** -1: choose per call; 0: always pixel-vector; 1: always channel-vector; 2: always channel-vector, wide panels; 3: always channel-vector, row tiles wherever they apply (tests, experiments). */
     private final int orientation;
@@ -206,7 +222,7 @@ final class ConvKernel implements Kernel {
         // convs on larger images, where B is the input itself.
         int nrl = NR * L;
         double laneUse = cout / (double) ((cout + nrl - 1) / nrl * nrl);
-        if (laneUse < 0.75) return false;
+        if (laneUse < 0.75 || k < SMALL_K) return false;
         return !direct || p <= DIRECT_SMALL_P || !WIDE_REGISTER_FILE;
     }
 
@@ -326,7 +342,17 @@ final class ConvKernel implements Kernel {
                     if (sw == 1) {
                         System.arraycopy(xa, src + lo, dst, d + (lo - ox0), hi - lo);
                     } else {
-                        for (int ox = lo; ox < hi; ox++) dst[d + (ox - ox0)] = xa[src + ox * sw];
+                        int ox = lo;
+                        if (sw == 2 && !Simd.SCALAR) {
+                            // the even lanes of two consecutive vectors (one two-vector permute per L outputs),
+                            // while both vectors lie inside the input array
+                            for (int end = Math.min(hi - L, Math.floorDiv(xa.length - 2 * L - src, 2)); ox <= end; ox += L) {
+                                FloatVector a = FloatVector.fromArray(S, xa, src + 2 * ox);
+                                FloatVector b = FloatVector.fromArray(S, xa, src + 2 * ox + L);
+                                EVEN_LANES.selectFrom(a, b).intoArray(dst, d + (ox - ox0));
+                            }
+                        }
+                        for (; ox < hi; ox++) dst[d + (ox - ox0)] = xa[src + ox * sw];
                     }
                     if (hi < ox0 + len) java.util.Arrays.fill(dst, d + (hi - ox0), d + len, 0f);
                 }

@@ -322,6 +322,20 @@ final class SimdKernels {
              * its time on per-row overhead there (896 planes of 7x7 at batch 1: 82 us that way, 54 us
              * in registers; ONNX Runtime, channel-blocked: 9 us).
              */
+            /** rotations[kx]: lane i takes lane i + kx (lanes past w hold junk no picked output reads). */
+            @SuppressWarnings("unchecked")
+            private final VectorShuffle<Float>[] rotations = Simd.SCALAR ? null : new VectorShuffle[m.kernelW()];
+            /** Lane i takes lane i * strideW: the outputs of a row of window maxima. */
+            private final VectorShuffle<Float> stridePick = Simd.SCALAR ? null
+                    : VectorShuffle.fromOp(S, i -> Math.min(i * m.strideW(), L - 1));
+
+            {
+                for (int kx = 1; rotations != null && kx < rotations.length; kx++) {
+                    int shift = kx;
+                    rotations[kx] = VectorShuffle.fromOp(S, i -> (i + shift) % L);
+                }
+            }
+
             private boolean rowsInRegisters(int h, int w, int oh, int ow) {
                 return !Simd.SCALAR && w <= L && m.padTop() == 0 && m.padLeft() == 0 && m.padBottom() == 0
                         && m.padRight() == 0 && (oh - 1) * m.strideH() + m.kernelH() <= h
@@ -330,17 +344,11 @@ final class SimdKernels {
 
             private void poolInRegisters(Tensor x, Tensor out, ExecContext ctx) {
                 int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3);
-                int kh = m.kernelH(), kw = m.kernelW(), sh = m.strideH(), sw = m.strideW();
+                int kh = m.kernelH(), kw = m.kernelW(), sh = m.strideH();
                 var inMask = S.indexInRange(0, w);
                 var outMask = S.indexInRange(0, ow);
-                // rotate[kx]: lane i takes lane i + kx (lanes past w hold junk no picked output reads)
-                @SuppressWarnings("unchecked")
-                VectorShuffle<Float>[] rotate = new VectorShuffle[kw];
-                for (int kx = 1; kx < kw; kx++) {
-                    int shift = kx;
-                    rotate[kx] = VectorShuffle.fromOp(S, i -> (i + shift) % L);
-                }
-                VectorShuffle<Float> strided = VectorShuffle.fromOp(S, i -> Math.min(i * sw, L - 1));
+                VectorShuffle<Float>[] rotate = rotations;
+                VectorShuffle<Float> strided = stridePick;
                 int planes = n * c;
                 // about 20 ns per output row: split only batches with many rows
                 int tasks = ctx.pool().threads() == 1 || (long) planes * oh < 8192 ? 1 : Math.min(planes, ctx.pool().threads());

@@ -11,7 +11,8 @@ import java.util.Objects;
  *
  * <p>Activation tensors handed to kernels are heap-backed with their trailing dimensions after the
  * first contiguous (a channel slice of an NCHW buffer keeps C,H,W contiguous within each image but
- * has a larger batch stride); {@link #batchStride()} gives it.
+ * has a larger batch stride); {@link #batchStride()} gives it. The executor may store a value
+ * channels-last instead, for kernels that declared they handle it ({@link #isChannelsLast()}).
  */
 public final class Tensor {
     private final Shape shape;
@@ -70,6 +71,18 @@ public final class Tensor {
         for (int i = 1; i < c.length; i++) if (shape.dim(i) > 1 && strides[i] != c[i]) return false;
         return true;
     }
+
+    /**
+     * True for a rank-4 [N, C, H, W] view stored channels-last: each pixel's C channels consecutive
+     * (channel stride 1), pixels {@link #pixelStride()} apart in row-major order (the pixel stride
+     * is at least C: a channel slice of a wider channels-last buffer).
+     */
+    public boolean isChannelsLast() {
+        return shape.rank() == 4 && strides[1] == 1 && strides[3] >= shape.dim(1) && strides[2] == strides[3] * shape.dim(3);
+    }
+
+    /** Elements between consecutive pixels of a channels-last view ({@link #isChannelsLast()}). */
+    public long pixelStride() { return strides[3]; }
 
     /** Elements between consecutive items of the first dimension. */
     public long batchStride() { return strides[0]; }

@@ -137,4 +137,54 @@ class ExecutorTest {
             assertEquals(1f, ss, 1e-5f);
         }
     }
+
+    /**
+     * An Inception-ResNet block pair on a 7x7 image (the small-image stage of DeepFEVER, scaled
+     * down): its channel-vector convs get channels-last buffers (branch concat written in place, the
+     * residual read channels-last), the edges stay NCHW (graph input, the max-pool's input, the
+     * output). Every node must match the all-reference run, at batch 1 and 3.
+     */
+    Graph smallImageStage() {
+        Graph.Builder g = Graph.builder();
+        int x = g.input("image", Shape.of(-1, 24, 9, 9));
+        int stem = g.add("stem", conv(24, 48, 3, 3, 1, 0, 0, true), x);                      // 48x7x7
+        int block = stem;
+        for (int i = 0; i < 2; i++) {
+            int b0 = g.add("r" + i + "_b0", conv(48, 31, 1, 1, 1, 0, 0, true), block);     // odd channel count
+            int b1a = g.add("r" + i + "_b1a", conv(48, 32, 1, 1, 1, 0, 0, true), block);
+            int b1b = g.add("r" + i + "_b1b", conv(32, 32, 1, 7, 1, 0, 3, true), b1a);
+            int b1 = g.add("r" + i + "_b1", conv(32, 32, 7, 1, 1, 3, 0, true), b1b);
+            int cat = g.add("r" + i + "_cat", new Concat(1, 2), b0, b1);                    // 63 ch, in place
+            block = g.add("r" + i + "_up", conv(63, 48, 1, 1, 1, 0, 0, true).withResidual(true), cat, block);
+        }
+        int pool = g.add("pool", new MaxPool2d(3, 3, 2, 2, 0, 0, 0, 0, false), block);      // 48x3x3
+        int head = g.add("head", conv(48, 40, 3, 3, 1, 1, 1, true), pool);
+        return g.output("head", head).output("pool", pool).build();
+    }
+
+    @Test
+    void channelsLastStageMatchesAllReference() {
+        Graph graph = smallImageStage();
+        try (ThreadPool pool = new ThreadPool(2);
+             CompiledGraph fast = new CompiledGraph(graph, new SimdBackend(), new ReferenceBackend(), pool, false);
+             CompiledGraph slow = new CompiledGraph(graph, new ReferenceBackend(), null, pool, false)) {
+            if (!org.deepfever.kernels.simd.Simd.SCALAR && Boolean.parseBoolean(System.getProperty("fever.layout.channelsLast", "true"))) {
+                int cl = fast.plan(1).channelsLastValues();
+                assertTrue(cl >= 8, "channels-last values: " + cl);
+            }
+            for (int batch : new int[] {1, 3}) {
+                Tensor x = r(batch, 24, 9, 9);
+                Map<String, Tensor> taps = new java.util.HashMap<>();
+                slow.plan(batch).execute(Map.of("image", x), (n, t) -> taps.put(n.name(), t.copy()));
+                int[] checked = {0};
+                for (int rep = 0; rep < 2; rep++) {
+                    fast.plan(batch).execute(Map.of("image", x), (n, t) -> {
+                        org.deepfever.kernels.simd.SimdConvTest.assertClose("node " + n.name() + " batch " + batch, taps.get(n.name()), t, null, 1e-4f, 1e-4f);
+                        checked[0]++;
+                    });
+                }
+                assertEquals(2 * graph.nodes().size(), checked[0]);
+            }
+        }
+    }
 }

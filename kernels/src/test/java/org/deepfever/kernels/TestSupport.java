@@ -46,6 +46,26 @@ public final class TestSupport {
         return t;
     }
 
+    /**
+     * A rank-4 tensor of {@code dims} stored channels-last ({@link Tensor#isChannelsLast()}) as a
+     * channel slice of a channels-last buffer with {@code extraBefore + C + extraAfter} channels per
+     * pixel (pixel stride wider than C, as in the executor's in-place concat); the rest holds {@code fill}.
+     */
+    public static Tensor channelsLast(int[] dims, int extraBefore, int extraAfter, float fill) {
+        int n = dims[0], c = dims[1], h = dims[2], w = dims[3], ct = c + extraBefore + extraAfter;
+        float[] a = new float[n * ct * h * w];
+        java.util.Arrays.fill(a, fill);
+        long[] strides = {(long) ct * h * w, 1, (long) w * ct, ct};
+        return new Tensor(Shape.of(dims), strides, new org.deepfever.core.Storage.Heap(a), extraBefore);
+    }
+
+    /** Copy of {@code src} stored channels-last (see {@link #channelsLast}). */
+    public static Tensor channelsLastCopy(Tensor src, int extraBefore, int extraAfter, float fill) {
+        Tensor t = channelsLast(src.shape().dims(), extraBefore, extraAfter, fill);
+        t.copyFrom(src);
+        return t;
+    }
+
     /** Runs a kernel with a scratch array of the size it asks for (two threads). */
     public static void run(Kernel k, Tensor[] in, Tensor out) {
         Shape[] shapes = new Shape[in.length];

@@ -8,11 +8,24 @@ import org.deepfever.core.Tensor;
  * many threads at once: a kernel keeps no per-call state of its own.
  *
  * <p>Activation tensors are heap-backed; all dimensions after the first are contiguous, the first
- * (batch) may have a larger stride (a channel slice of a concat buffer).
+ * (batch) may have a larger stride (a channel slice of a concat buffer). The one exception is a
+ * kernel that declares it reads or writes a value channels-last ({@link #acceptsChannelsLast},
+ * {@link #writesChannelsLast}): the executor may then hand it that tensor in the layout of
+ * {@link Tensor#isChannelsLast()} (NHWC in memory, logical shape still NCHW). A kernel that declares
+ * nothing always gets NCHW.
  */
 public interface Kernel {
     void run(Tensor[] inputs, Tensor output, ExecContext ctx);
 
     /** Floats of scratch memory this kernel needs for the given shapes; the executor provides it. */
     default long scratchFloats(Shape[] inputs, Shape output, int threads) { return 0; }
+
+    /**
+     * Whether input {@code input} may be given channels-last for these shapes (the kernel must then
+     * also still accept NCHW). Must depend on the shapes' C, H, W only, not on the batch size.
+     */
+    default boolean acceptsChannelsLast(int input, Shape[] inputs, Shape output) { return false; }
+
+    /** Whether the output may be given channels-last for these shapes (same rules as {@link #acceptsChannelsLast}). */
+    default boolean writesChannelsLast(Shape[] inputs, Shape output) { return false; }
 }

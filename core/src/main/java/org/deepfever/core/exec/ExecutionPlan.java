@@ -21,12 +21,20 @@ import org.deepfever.core.op.Concat;
  *   channel slice of the concat's buffer, so its producer writes there directly; a concat whose
  *   inputs all sit side by side in one buffer becomes a view and runs no kernel (DenseNet's growing
  *   concats and the Inception branch concats all end up this way).</li>
+ *   <li>Channels-last where it pays: a buffer is stored NHWC (logical shape still NCHW, see
+ *   {@link Tensor#isChannelsLast()}) when every kernel that writes or reads any value in it declared
+ *   it handles that ({@link org.deepfever.core.backend.Kernel#acceptsChannelsLast}); the channel-vector
+ *   convs of the small-image stages then store whole vectors and read each pixel's channels as one
+ *   line. Graph inputs and outputs stay NCHW. {@code -Dfever.layout.channelsLast=false} turns it off.</li>
  *   <li>Buffers whose lifetimes do not overlap share space in one arena (greedy, largest first); the
  *   arena's size is the peak activation memory, known before the network runs.</li>
  * </ul>
  * A plan is used by one thread at a time; {@link CompiledGraph} pools them.
  */
 public final class ExecutionPlan implements ExecContext {
+    /** Channels-last buffers allowed (experiments, A/B runs): {@code -Dfever.layout.channelsLast=true|false}. */
+    static final boolean CHANNELS_LAST = Boolean.parseBoolean(System.getProperty("fever.layout.channelsLast", "true"));
+
     private final CompiledGraph compiled;
     private final Graph graph;
     private final int batch;
@@ -34,6 +42,7 @@ public final class ExecutionPlan implements ExecContext {
     private final int[] homeParent;   // value -> value whose buffer holds it, or -1
     private final int[] homeOffset;   // channel offset within the parent
     private final boolean[] skip;     // node -> concat fully aliased, nothing to run
+    private final boolean[] channelsLast; // root value -> buffer stored NHWC
     private final long[] arenaOffset; // root value -> offset in arena (floats), -1 for graph inputs
     private final long arenaFloats;
     private final float[] arena;
@@ -59,6 +68,7 @@ public final class ExecutionPlan implements ExecContext {
         Arrays.fill(homeParent, -1);
         skip = new boolean[nodes.size()];
         planConcats(nodes, producer, isOutput);
+        channelsLast = chooseChannelsLast(nodes, producer, isOutput);
 
         // Lifetimes (node indices) of every value, then merged onto root buffers.
         int[] first = new int[values], last = new int[values];
@@ -112,6 +122,13 @@ public final class ExecutionPlan implements ExecContext {
             if (producer[v] < 0) continue;
             int r = root(v);
             if (producer[r] < 0) continue;
+            if (channelsLast[r]) {
+                Shape rs = shapes[r];
+                long c = rs.dim(1), w = rs.dim(3);
+                long[] strides = {c * rs.dim(2) * w, 1, w * c, c};
+                views[v] = new Tensor(shapes[v], strides, storage, arenaOffset[r] + channelOffset(v));
+                continue;
+            }
             long[] strides = shapes[r].contiguousStrides();
             long off = arenaOffset[r] + channelOffset(v) * (strides.length > 1 ? strides[1] : 1);
             views[v] = new Tensor(shapes[v], withInner(shapes[v], strides), storage, off);
@@ -121,9 +138,7 @@ public final class ExecutionPlan implements ExecContext {
         for (int i = 0; i < nodes.size(); i++) {
             Node n = nodes.get(i);
             nodeInputs[i] = new Tensor[n.inputCount()];
-            Shape[] in = new Shape[n.inputCount()];
-            for (int k = 0; k < in.length; k++) in[k] = shapes[n.input(k)];
-            scratchSize = Math.max(scratchSize, compiled.kernel(i).scratchFloats(in, shapes[n.output()], compiled.pool().threads()));
+            scratchSize = Math.max(scratchSize, compiled.kernel(i).scratchFloats(inputShapes(n), shapes[n.output()], compiled.pool().threads()));
         }
         scratch = new float[Math.toIntExact(scratchSize)];
     }
@@ -133,6 +148,42 @@ public final class ExecutionPlan implements ExecContext {
         long[] s = shape.contiguousStrides();
         if (s.length > 0) s[0] = rootStrides[0];
         return s;
+    }
+
+    /**
+     * Per root buffer: whether it is stored channels-last. Yes when it is rank 4, holds no graph
+     * output, every value in it is written by a kernel that can write channels-last (or is an elided
+     * concat, a view) and every kernel reading any of its values accepts channels-last there.
+     */
+    private boolean[] chooseChannelsLast(List<Node> nodes, int[] producer, boolean[] isOutput) {
+        int values = shapes.length;
+        boolean[] cl = new boolean[values];
+        if (!CHANNELS_LAST) return cl;
+        for (int v = 0; v < values; v++) if (producer[v] >= 0 && root(v) == v) cl[v] = true;
+        for (int v = 0; v < values; v++) {
+            if (producer[v] < 0) continue;
+            int p = producer[v];
+            if (shapes[v].rank() != 4 || isOutput[v]
+                    || !skip[p] && !compiled.kernel(p).writesChannelsLast(inputShapes(nodes.get(p)), shapes[v])) {
+                cl[root(v)] = false;
+            }
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            if (skip[i]) continue;
+            Node n = nodes.get(i);
+            Shape[] in = inputShapes(n);
+            for (int k = 0; k < n.inputCount(); k++) {
+                int v = n.input(k);
+                if (producer[v] >= 0 && !compiled.kernel(i).acceptsChannelsLast(k, in, shapes[n.output()])) cl[root(v)] = false;
+            }
+        }
+        return cl;
+    }
+
+    private Shape[] inputShapes(Node n) {
+        Shape[] in = new Shape[n.inputCount()];
+        for (int k = 0; k < in.length; k++) in[k] = shapes[n.input(k)];
+        return in;
     }
 
     private void planConcats(List<Node> nodes, int[] producer, boolean[] isOutput) {
@@ -211,6 +262,13 @@ public final class ExecutionPlan implements ExecContext {
     public long scratchBytes() { return (long) scratch.length * 4; }
 
     public Shape shapeOf(int value) { return shapes[value]; }
+
+    /** Number of values (node outputs) stored channels-last. */
+    public int channelsLastValues() {
+        int n = 0;
+        for (int v = 0; v < shapes.length; v++) if (channelsLast[root(v)]) n++;
+        return n;
+    }
 
     /** Number of concat nodes that run no kernel because their inputs were written in place. */
     public int elidedConcats() {

@@ -34,6 +34,12 @@ import org.deepfever.core.op.Conv2d;
  * broadcasting input values straight from a zero-padded copy of the image (implicit GEMM: per k an
  * offset table entry, no im2col), and the epilogue transposes the tile into the NCHW output.
  *
+ * <p>Channels-last: the channel-vector orientation also reads its input and residual, and writes its
+ * output, in the executor's channels-last layout ({@link Tensor#isChannelsLast()}), which it declares
+ * in {@link #acceptsChannelsLast}. A tile's pixel-major accumulators then go out as whole vectors (no
+ * transpose), and each pixel's input channels are one line (a 1x1 conv reads the input itself, a
+ * padded conv makes its zero-padded copy channels-last too, with the same k order of the weights).
+ *
  * <p>Each orientation's packed weights are made once, when first needed: normally at plan time,
  * from {@link #scratchFloats}, which is the first moment the output size (hence the orientation) is
  * known; a conv thus holds only the layout it uses.
@@ -110,8 +116,8 @@ final class ConvKernel implements Kernel {
     private final int cvec;
     /** Channel-vector weights, packed on first use (immutable once published). */
     private volatile float[] packedT;
-    /** Channel-vector input geometry of the last input size seen (immutable once published). */
-    private volatile PadGeometry padGeometry;
+    /** Channel-vector input geometry of the last input size seen, NCHW and channels-last (immutable once published). */
+    private volatile PadGeometry padGeometry, padGeometryCl;
 
     ConvKernel(Conv2d c) {
         this(c, switch (ORIENTATION) {
@@ -237,12 +243,26 @@ final class ConvKernel implements Kernel {
         // Plan time: pack the weights for the orientation this shape will use, so the first run does not.
         if (channelVectors(p)) packedT(); else packedA();
         if (channelVectors(p)) {
-            SplitT s = splitT(output.dim(0), output.dim(2), output.dim(3), threadsFor(output.dim(0), p, threads));
-            return (long) s.tasks() * perTaskT(inputs[0].dim(2), inputs[0].dim(3), output.dim(2), output.dim(3));
+            // tasks: the most of the two tilings (row tiles are off for a channels-last input)
+            int t = threadsFor(output.dim(0), p, threads);
+            long tasks = Math.max(splitT(output.dim(0), output.dim(2), output.dim(3), t, false).tasks(),
+                    splitT(output.dim(0), output.dim(2), output.dim(3), t, rowTiles(output.dim(3), false)).tasks());
+            return tasks * perTaskT(inputs[0].dim(2), inputs[0].dim(3), output.dim(2), output.dim(3));
         }
         Split s = split(output.dim(0), p, threadsFor(output.dim(0), p, threads));
         return (long) s.tasks() * s.perTask();
     }
+
+    /** Channel-vector calls handle channels-last tensors (row tiles are then not used for a channels-last input). */
+    private boolean handlesChannelsLast(Shape output) {
+        return !Simd.SCALAR && channelVectors(output.dim(2) * output.dim(3));
+    }
+
+    @Override
+    public boolean acceptsChannelsLast(int input, Shape[] inputs, Shape output) { return handlesChannelsLast(output); }
+
+    @Override
+    public boolean writesChannelsLast(Shape[] inputs, Shape output) { return handlesChannelsLast(output); }
 
     // ------------------------------------------------------------------ run
 
@@ -256,6 +276,9 @@ final class ConvKernel implements Kernel {
             runT(x, res, output, ctx);
             return;
         }
+        if (x.isChannelsLast() && x.dim(1) > 1 || output.isChannelsLast() && output.dim(1) > 1 || res != null && res.isChannelsLast() && res.dim(1) > 1) {
+            throw new IllegalArgumentException("conv " + op + ": the pixel-vector orientation needs NCHW tensors (acceptsChannelsLast said no)");
+        }
         Split s = split(n, p, threadsFor(n, p, ctx.pool().threads()));
         float[] scratch = ctx.scratch();
         if ((long) s.tasks() * s.perTask() > scratch.length) {
@@ -263,9 +286,7 @@ final class ConvKernel implements Kernel {
         }
         int nv = (p + L - 1) / L;
         int pixelTiles = (nv + NR - 1) / NR;
-        Geometry g = new Geometry(x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()), h, w, oh, ow,
-                output.array(), output.arrayOffset(), Math.toIntExact(output.batchStride()),
-                res == null ? null : res.array(), res == null ? 0 : res.arrayOffset(), res == null ? 0 : Math.toIntExact(res.batchStride()));
+        Geometry g = geometry(x, res, output);
         ctx.pool().parallelFor(s.tasks(), t -> {
             int img = t / (s.pixelChunks() * s.coutChunks());
             int rem = t % (s.pixelChunks() * s.coutChunks());
@@ -278,10 +299,28 @@ final class ConvKernel implements Kernel {
         });
     }
 
-    /** Everything about one call's tensors that a task needs. */
+    /**
+     * Everything about one call's tensors that a task needs. {@code oPix}, {@code rPix}: pixel stride
+     * of a channels-last output / residual, 0 for NCHW.
+     */
     private record Geometry(float[] xa, int xOff, int xBatch, int h, int w, int oh, int ow,
-                            float[] oa, int oOff, int oBatch, float[] ra, int rOff, int rBatch) {
+                            float[] oa, int oOff, int oBatch, float[] ra, int rOff, int rBatch, int oPix, int rPix) {
         int p() { return oh * ow; }
+        /** Offset of (channel c, pixel q) within one output image. */
+        int oIndex(int c, int q) { return oPix == 0 ? c * p() + q : q * oPix + c; }
+        int rIndex(int c, int q) { return rPix == 0 ? c * p() + q : q * rPix + c; }
+    }
+
+    private static Geometry geometry(Tensor x, Tensor res, Tensor out) {
+        return new Geometry(x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()), x.dim(2), x.dim(3), out.dim(2), out.dim(3),
+                out.array(), out.arrayOffset(), Math.toIntExact(out.batchStride()),
+                res == null ? null : res.array(), res == null ? 0 : res.arrayOffset(), res == null ? 0 : Math.toIntExact(res.batchStride()),
+                pixelStrideOf(out), res == null ? 0 : pixelStrideOf(res));
+    }
+
+    /** Pixel stride of a channels-last tensor, 0 for NCHW (a single channel counts as NCHW: both agree). */
+    private static int pixelStrideOf(Tensor t) {
+        return t.isChannelsLast() && t.dim(1) > 1 ? Math.toIntExact(t.pixelStride()) : 0;
     }
 
     private void runTask(Geometry g, int img, int v0, int v1, int t0, int t1, float[] scratch, int sOff, int blockVectors) {
@@ -390,14 +429,22 @@ final class ConvKernel implements Kernel {
 
     // ------------------------------------------------------------------ channel-vector orientation (small P)
 
-    /** Input side of the channel-vector orientation for one input size: padded plane and per-k offsets. */
-    private record PadGeometry(int h, int w, int oh, int ow, int hp, int wp, int[] koff, int[] poff) {
+    /**
+     * Input side of the channel-vector orientation for one input size: padded plane and per-k
+     * offsets. {@code pix}: 0 when the source (input or padded copy) is NCHW, else its pixel stride
+     * (channels-last: the input's for a 1x1 conv, cin for the padded copy).
+     */
+    private record PadGeometry(int h, int w, int oh, int ow, int pix, int hp, int wp, int[] koff, int[] poff) {
         int plane() { return hp * wp; }
     }
 
-    private PadGeometry padGeometry(int h, int w, int oh, int ow) {
-        PadGeometry g = padGeometry;
-        if (g != null && g.h() == h && g.w() == w && g.oh() == oh && g.ow() == ow) return g;
+    private PadGeometry padGeometry(int h, int w, int oh, int ow) { return padGeometry(h, w, oh, ow, 0); }
+
+    /** {@code xPix}: 0 for an NCHW input, else the channels-last input's pixel stride. */
+    private PadGeometry padGeometry(int h, int w, int oh, int ow, int xPix) {
+        int pix = xPix == 0 ? 0 : direct ? xPix : cin;
+        PadGeometry g = pix == 0 ? padGeometry : padGeometryCl;
+        if (g != null && g.h() == h && g.w() == w && g.oh() == oh && g.ow() == ow && g.pix() == pix) return g;
         int hp, wp;
         if (direct) { // the input itself: no copy, no padding
             hp = h;
@@ -407,13 +454,13 @@ final class ConvKernel implements Kernel {
             wp = (ow - 1) * sw + (kw - 1) * dw + 1;
         }
         int[] koff = new int[k];
-        for (int i = 0; i < k; i++) koff[i] = kc[i] * hp * wp + ky[i] * wp + kx[i];
+        for (int i = 0; i < k; i++) koff[i] = pix == 0 ? kc[i] * hp * wp + ky[i] * wp + kx[i] : (ky[i] * wp + kx[i]) * pix + kc[i];
         // per output pixel, its window origin in the (padded) image; whole tiles (of up to MT), the
         // pixels past the end pointing at pixel 0 (computed, never stored)
         int[] poff = new int[oh * ow + MT];
-        for (int q = 0; q < oh * ow; q++) poff[q] = q / ow * sh * wp + q % ow * sw;
-        g = new PadGeometry(h, w, oh, ow, hp, wp, koff, poff);
-        padGeometry = g;
+        for (int q = 0; q < oh * ow; q++) poff[q] = (q / ow * sh * wp + q % ow * sw) * Math.max(pix, 1);
+        g = new PadGeometry(h, w, oh, ow, pix, hp, wp, koff, poff);
+        if (pix == 0) padGeometry = g; else padGeometryCl = g;
         return g;
     }
 
@@ -443,8 +490,8 @@ final class ConvKernel implements Kernel {
      * 3x3 at 67x67) about 3% faster than 6x2 tiles; a stride-2 variant (the padded copy split into
      * 4 phase planes) gave conv2d_1a nothing measurable, so it is not kept.
      */
-    private boolean rowTiles(int ow) {
-        if (Simd.SCALAR || direct || sh != 1 || sw != 1 || cvec != NR) return false;
+    private boolean rowTiles(int ow, boolean channelsLastInput) {
+        if (Simd.SCALAR || channelsLastInput || direct || sh != 1 || sw != 1 || cvec != NR) return false;
         if (orientation == 3) return true;
         if (orientation != -1 || !ROW_TILES) return false;
         int wp = ow + (kw - 1) * dw;
@@ -452,8 +499,8 @@ final class ConvKernel implements Kernel {
     }
 
     /** Pixel tiles per image of the channel-vector orientation. */
-    private int tileCount(int oh, int ow) {
-        if (rowTiles(ow)) {
+    private int tileCount(int oh, int ow, boolean row) {
+        if (row) {
             int wp = ow + (kw - 1) * dw;
             return ((oh - 1) * wp + ow + RT - 1) / RT;
         }
@@ -467,9 +514,9 @@ final class ConvKernel implements Kernel {
         return waste6 - waste5 > 0.05 * p ? 5 : MT;
     }
 
-    private SplitT splitT(int n, int oh, int ow, int threads) {
+    private SplitT splitT(int n, int oh, int ow, int threads, boolean row) {
         int panelsT = (cout + cvec * L - 1) / (cvec * L);
-        int tiles = tileCount(oh, ow);
+        int tiles = tileCount(oh, ow, row);
         int want = threads / gcd(n, threads);
         return new SplitT(n, Math.min(want, panelsT * tiles));
     }
@@ -522,8 +569,10 @@ final class ConvKernel implements Kernel {
 
     private void runT(Tensor x, Tensor res, Tensor out, ExecContext ctx) {
         int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3), p = oh * ow;
-        PadGeometry pg = padGeometry(h, w, oh, ow);
-        SplitT s = splitT(n, oh, ow, threadsFor(n, p, ctx.pool().threads()));
+        int xPix = pixelStrideOf(x);
+        PadGeometry pg = padGeometry(h, w, oh, ow, xPix);
+        boolean row = rowTiles(ow, xPix != 0);
+        SplitT s = splitT(n, oh, ow, threadsFor(n, p, ctx.pool().threads()), row);
         int perTask = perTaskT(h, w, oh, ow);
         float[] scratch = ctx.scratch();
         if ((long) s.tasks() * perTask > scratch.length) {
@@ -533,11 +582,10 @@ final class ConvKernel implements Kernel {
         int nrl = cvec * L;
         int panelsT = (cout + nrl - 1) / nrl;
         int mt = tilePixels(p);
-        int tiles = tileCount(oh, ow);
-        boolean row = rowTiles(ow);
-        Geometry g = new Geometry(x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()), h, w, oh, ow,
-                out.array(), out.arrayOffset(), Math.toIntExact(out.batchStride()),
-                res == null ? null : res.array(), res == null ? 0 : res.arrayOffset(), res == null ? 0 : Math.toIntExact(res.batchStride()));
+        int tiles = tileCount(oh, ow, row);
+        Geometry g = geometry(x, res, out);
+        // epilogue by layouts: 0 NCHW out (transpose), 1 channels-last out and residual (vectors), 2 mixed (scalar)
+        int epilogue = g.oPix() == 0 && (res == null || g.rPix() == 0) ? 0 : g.oPix() != 0 && (res == null || g.rPix() != 0) ? 1 : 2;
         int units = panelsT * tiles;
         ctx.pool().parallelFor(s.tasks(), t -> {
             int img = t / s.chunks(), ch = t % s.chunks();
@@ -553,7 +601,8 @@ final class ConvKernel implements Kernel {
             } else {
                 src = scratch;
                 base = sOff + TILE;
-                padCopy(g.xa(), xImg, h, w, pg, scratch, base);
+                if (xPix == 0) padCopy(g.xa(), xImg, h, w, pg, scratch, base);
+                else padCopyChannelsLast(g.xa(), xImg, xPix, h, w, pg, scratch, base);
                 int end = base + cin * pg.plane();
                 java.util.Arrays.fill(scratch, end, end + RT, 0f);
             }
@@ -565,7 +614,7 @@ final class ConvKernel implements Kernel {
                 for (int u = u0; u < u1; u++) {
                     int c = u / tiles, v0 = (u - c * tiles) * RT;
                     tileR12x2(src, base + v0, koff, wt, c * k * nrl, biasT, c * nrl, scratch, sOff);
-                    epilogueR(scratch, sOff, c * nrl, Math.min(nrl, cout - c * nrl), v0, wpad, g, oImg, rImg);
+                    epilogueR(scratch, sOff, c * nrl, Math.min(nrl, cout - c * nrl), v0, wpad, g, oImg, rImg, epilogue);
                 }
                 return;
             }
@@ -587,7 +636,10 @@ final class ConvKernel implements Kernel {
                         tileT6x2(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
                                 wt, c * k * nrl, 0, k, scratch, sOff);
                     }
-                    epilogueT(scratch, sOff, co0, Math.min(nrl, cout - co0), p0, Math.min(mt, p - p0), g, oImg, rImg);
+                    int channels = Math.min(nrl, cout - co0), valid = Math.min(mt, p - p0);
+                    if (epilogue == 0) epilogueT(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
+                    else if (epilogue == 1) epilogueC(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
+                    else epilogueS(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
                 }
             }
         });
@@ -609,6 +661,28 @@ final class ConvKernel implements Kernel {
                 System.arraycopy(xa, xImg + (ci * h + iy) * w + (xLo - pl), dst, d + xLo, xHi - xLo);
                 if (xHi < wp) java.util.Arrays.fill(dst, d + xHi, d + wp, 0f);
             }
+        }
+    }
+
+    /** Zero-padded channels-last copy of one channels-last image (pixel stride {@code xPix}): [hp][wp][cin]. */
+    private void padCopyChannelsLast(float[] xa, int xImg, int xPix, int h, int w, PadGeometry pg, float[] dst, int dOff) {
+        int hp = pg.hp(), wp = pg.wp();
+        int xLo = Math.min(pl, wp), xHi = Math.max(xLo, Math.min(wp, pl + w)); // padded columns holding input
+        for (int yp = 0; yp < hp; yp++) {
+            int d = dOff + yp * wp * cin;
+            int iy = yp - pt;
+            if (iy < 0 || iy >= h || xHi <= xLo) {
+                java.util.Arrays.fill(dst, d, d + wp * cin, 0f);
+                continue;
+            }
+            java.util.Arrays.fill(dst, d, d + xLo * cin, 0f);
+            int src = xImg + (iy * w + (xLo - pl)) * xPix;
+            if (xPix == cin) {
+                System.arraycopy(xa, src, dst, d + xLo * cin, (xHi - xLo) * cin);
+            } else {
+                for (int xp = xLo; xp < xHi; xp++, src += xPix) System.arraycopy(xa, src, dst, d + xp * cin, cin);
+            }
+            java.util.Arrays.fill(dst, d + xHi * cin, d + wp * cin, 0f);
         }
     }
 
@@ -832,7 +906,7 @@ final class ConvKernel implements Kernel {
      * its height are discarded; runs of valid pixels are transposed into the NCHW output with
      * residual and ReLU.
      */
-    private void epilogueR(float[] tile, int tOff, int co0, int channels, int v0, int wp, Geometry g, int oImg, int rImg) {
+    private void epilogueR(float[] tile, int tOff, int co0, int channels, int v0, int wp, Geometry g, int oImg, int rImg, int epilogue) {
         int p = g.p(), oh = g.oh(), ow = g.ow();
         float[] oa = g.oa(), ra = g.ra();
         int nrl = NR * L;
@@ -846,6 +920,15 @@ final class ConvKernel implements Kernel {
             }
             int len = Math.min(RT - i, ow - ox);
             int q = oy * ow + ox;
+            if (epilogue == 1) {
+                epilogueC(tile, tOff + i * nrl, co0, channels, q, len, g, oImg, rImg);
+                i += len;
+                continue;
+            } else if (epilogue == 2) {
+                epilogueS(tile, tOff + i * nrl, co0, channels, q, len, g, oImg, rImg);
+                i += len;
+                continue;
+            }
             for (int c = 0; c < channels; c++) {
                 int t = tOff + i * nrl + c, o = oImg + (co0 + c) * p + q, r = rImg + (co0 + c) * p + q;
                 for (int j = 0; j < len; j++) {
@@ -1001,6 +1084,46 @@ final class ConvKernel implements Kernel {
                 if (residual) v += ra[r + i];
                 if (relu) v = Math.max(v, 0f);
                 oa[o + i] = v;
+            }
+        }
+    }
+
+    /**
+     * Channels-last epilogue: tile[pixel][channel] (bias already in) -> out[pixel][channel], residual
+     * (channels-last too) and ReLU, whole vectors and a scalar tail of channels.
+     */
+    private void epilogueC(float[] tile, int tOff, int co0, int channels, int p0, int valid, Geometry g, int oImg, int rImg) {
+        float[] oa = g.oa(), ra = g.ra();
+        int nrl = cvec * L, oPix = g.oPix(), rPix = g.rPix();
+        int full = Simd.loopBound(channels);
+        for (int i = 0; i < valid; i++) {
+            int t = tOff + i * nrl, o = oImg + (p0 + i) * oPix + co0, r = rImg + (p0 + i) * rPix + co0;
+            int c = 0;
+            for (; c < full; c += L) {
+                FloatVector v = FloatVector.fromArray(S, tile, t + c);
+                if (residual) v = v.add(FloatVector.fromArray(S, ra, r + c));
+                if (relu) v = v.max(0f);
+                v.intoArray(oa, o + c);
+            }
+            for (; c < channels; c++) {
+                float v = tile[t + c];
+                if (residual) v += ra[r + c];
+                if (relu) v = Math.max(v, 0f);
+                oa[o + c] = v;
+            }
+        }
+    }
+
+    /** Epilogue for an output and residual in different layouts (the executor avoids it; kept correct, scalar). */
+    private void epilogueS(float[] tile, int tOff, int co0, int channels, int p0, int valid, Geometry g, int oImg, int rImg) {
+        float[] oa = g.oa(), ra = g.ra();
+        int nrl = cvec * L;
+        for (int i = 0; i < valid; i++) {
+            for (int c = 0; c < channels; c++) {
+                float v = tile[tOff + i * nrl + c];
+                if (residual) v += ra[rImg + g.rIndex(co0 + c, p0 + i)];
+                if (relu) v = Math.max(v, 0f);
+                oa[oImg + g.oIndex(co0 + c, p0 + i)] = v;
             }
         }
     }

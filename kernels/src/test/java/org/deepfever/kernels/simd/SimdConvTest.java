@@ -117,6 +117,24 @@ public class SimdConvTest {
             assertClose(k.name() + " " + kinds[ki] + " threads=" + pool.threads(), expected, out, magnitude, ABS, REL);
             if (k.sliced()) TestSupport.assertOutsideUntouched(out, -7f);
         }
+        // Channels-last tensors, where the kernel declares it takes them: all channels-last, then the
+        // mixed layouts the executor avoids but the kernel must still get right.
+        for (int ki = 0; ki < kernels.length; ki++) {
+            Shape[] inShapes = res == null ? new Shape[] {x.shape()} : new Shape[] {x.shape(), res.shape()};
+            if (!kernels[ki].acceptsChannelsLast(0, inShapes, outShape)) continue;
+            assertTrue(kernels[ki].writesChannelsLast(inShapes, outShape), "accepts channels-last input but cannot write it");
+            for (int layout = 0; layout < 4; layout++) {
+                boolean xCl = layout != 1, oCl = layout != 2, rCl = layout == 0 || layout == 2;
+                Tensor[] sin = new Tensor[in.length];
+                sin[0] = xCl ? TestSupport.channelsLastCopy(x, 3, layout, Float.NaN) : x;
+                if (res != null) sin[1] = rCl ? TestSupport.channelsLastCopy(res, 1, 2, Float.NaN) : res;
+                Tensor out = oCl ? TestSupport.channelsLast(outShape.dims(), 2, 5, -7f) : TestSupport.sliced(outShape.dims(), 1, 1, -7f);
+                runOn(POOL3, kernels[ki], sin, out);
+                String what = k.name() + " " + kinds[ki] + " channels-last x=" + xCl + " out=" + oCl + (res == null ? "" : " res=" + rCl);
+                assertClose(what, expected, out, magnitude, ABS, REL);
+                TestSupport.assertOutsideUntouched(out, -7f);
+            }
+        }
         // The reference itself must also honour slices.
         if (k.sliced()) {
             Tensor out = TestSupport.sliced(outShape.dims(), 2, 1, -7f);

@@ -75,10 +75,12 @@ public final class Tensor {
     /**
      * True for a rank-4 [N, C, H, W] view stored channels-last: each pixel's C channels consecutive
      * (channel stride 1), pixels {@link #pixelStride()} apart in row-major order (the pixel stride
-     * is at least C: a channel slice of a wider channels-last buffer).
+     * is at least C: a channel slice of a wider channels-last buffer). A pixel stride of 1 (one
+     * channel in the whole buffer) addresses exactly like NCHW and counts as NCHW.
      */
     public boolean isChannelsLast() {
-        return shape.rank() == 4 && strides[1] == 1 && strides[3] >= shape.dim(1) && strides[2] == strides[3] * shape.dim(3);
+        return shape.rank() == 4 && strides[1] == 1 && strides[3] > 1 && strides[3] >= shape.dim(1)
+                && strides[2] == strides[3] * shape.dim(3);
     }
 
     /** Elements between consecutive pixels of a channels-last view ({@link #isChannelsLast()}). */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.Random;
 import org.deepfever.core.Shape;
 import org.deepfever.core.Tensor;
+import org.deepfever.core.backend.Kernel;
 import org.deepfever.core.op.*;
 import org.deepfever.kernels.reference.ReferenceBackend;
 import org.deepfever.kernels.simd.SimdBackend;
@@ -53,6 +54,18 @@ class SimdOpsTest {
             TestSupport.run(simd.prepare(op), sin, sout);
             org.deepfever.kernels.simd.SimdConvTest.assertClose(op + " sliced", expected, sout, null, abs, rel);
             TestSupport.assertOutsideUntouched(sout, -5f);
+        }
+        // channels-last input and/or output, where the kernel declares it handles them
+        Kernel k = simd.prepare(op);
+        if (outShape.rank() == 4 && in.length == 1 && in[0].rank() == 4 && k.acceptsChannelsLast(0, shapes, outShape)) {
+            for (int layout = 0; layout < 3; layout++) {
+                boolean xCl = layout != 2, oCl = layout != 1;
+                Tensor[] sin = {xCl ? TestSupport.channelsLastCopy(in[0], 2, 3, Float.NaN) : in[0]};
+                Tensor sout = oCl ? TestSupport.channelsLast(outShape.dims(), 1, 2, -5f) : TestSupport.sliced(outShape.dims(), 1, 3, -5f);
+                TestSupport.run(k, sin, sout);
+                org.deepfever.kernels.simd.SimdConvTest.assertClose(op + " channels-last x=" + xCl + " out=" + oCl, expected, sout, null, abs, rel);
+                TestSupport.assertOutsideUntouched(sout, -5f);
+            }
         }
     }
 

@@ -276,7 +276,7 @@ final class ConvKernel implements Kernel {
             runT(x, res, output, ctx);
             return;
         }
-        if (x.isChannelsLast() && x.dim(1) > 1 || output.isChannelsLast() && output.dim(1) > 1 || res != null && res.isChannelsLast() && res.dim(1) > 1) {
+        if (x.isChannelsLast() || output.isChannelsLast() || res != null && res.isChannelsLast()) {
             throw new IllegalArgumentException("conv " + op + ": the pixel-vector orientation needs NCHW tensors (acceptsChannelsLast said no)");
         }
         Split s = split(n, p, threadsFor(n, p, ctx.pool().threads()));
@@ -318,9 +318,9 @@ final class ConvKernel implements Kernel {
                 pixelStrideOf(out), res == null ? 0 : pixelStrideOf(res));
     }
 
-    /** Pixel stride of a channels-last tensor, 0 for NCHW (a single channel counts as NCHW: both agree). */
-    private static int pixelStrideOf(Tensor t) {
-        return t.isChannelsLast() && t.dim(1) > 1 ? Math.toIntExact(t.pixelStride()) : 0;
+    /** Pixel stride of a channels-last tensor, 0 for NCHW. */
+    static int pixelStrideOf(Tensor t) {
+        return t.isChannelsLast() ? Math.toIntExact(t.pixelStride()) : 0;
     }
 
     private void runTask(Geometry g, int img, int v0, int v1, int t0, int t1, float[] scratch, int sOff, int blockVectors) {

@@ -64,15 +64,22 @@ final class SimdKernels {
         return (in, out, ctx) -> {
             Tensor x = in[0];
             float[] xa = x.array(), oa = out.array();
-            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> {
-                int xo = blockOffset(x, b), oo = blockOffset(out, b);
-                int i = from;
-                for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-                    FloatVector.fromArray(S, xa, xo + i).max(0f).intoArray(oa, oo + i);
-                }
-                for (; i < to; i++) oa[oo + i] = Math.max(xa[xo + i], 0f);
-            });
+            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> reluRange(xa, blockOffset(x, b), oa, blockOffset(out, b), from, to));
         };
+    }
+
+    /*
+     * Element-wise loops live in static methods shared by every node of the kind, not in the range
+     * lambdas: C2 compiles a method after thousands of calls, and until then the Vector API runs
+     * boxed (tens of times slower); one lambda per node would run only a few times per inference.
+     */
+
+    private static void reluRange(float[] xa, int xo, float[] oa, int oo, int from, int to) {
+        int i = from;
+        for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
+            FloatVector.fromArray(S, xa, xo + i).max(0f).intoArray(oa, oo + i);
+        }
+        for (; i < to; i++) oa[oo + i] = Math.max(xa[xo + i], 0f);
     }
 
     static Kernel clip(Clip c) {
@@ -80,15 +87,16 @@ final class SimdKernels {
         return (in, out, ctx) -> {
             Tensor x = in[0];
             float[] xa = x.array(), oa = out.array();
-            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> {
-                int xo = blockOffset(x, b), oo = blockOffset(out, b);
-                int i = from;
-                for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-                    FloatVector.fromArray(S, xa, xo + i).max(lo).min(hi).intoArray(oa, oo + i);
-                }
-                for (; i < to; i++) oa[oo + i] = Math.min(Math.max(xa[xo + i], lo), hi);
-            });
+            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> clipRange(xa, blockOffset(x, b), oa, blockOffset(out, b), from, to, lo, hi));
         };
+    }
+
+    private static void clipRange(float[] xa, int xo, float[] oa, int oo, int from, int to, float lo, float hi) {
+        int i = from;
+        for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
+            FloatVector.fromArray(S, xa, xo + i).max(lo).min(hi).intoArray(oa, oo + i);
+        }
+        for (; i < to; i++) oa[oo + i] = Math.min(Math.max(xa[xo + i], lo), hi);
     }
 
     static Kernel residualAdd(ResidualAdd r) {
@@ -97,20 +105,22 @@ final class SimdKernels {
         return (in, out, ctx) -> {
             Tensor x = in[0], y = in[1];
             float[] xa = x.array(), ya = y.array(), oa = out.array();
-            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> {
-                int xo = blockOffset(x, b), yo = blockOffset(y, b), oo = blockOffset(out, b);
-                int i = from;
-                for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-                    FloatVector v = FloatVector.fromArray(S, ya, yo + i).fma(FloatVector.broadcast(S, scale), FloatVector.fromArray(S, xa, xo + i));
-                    if (relu) v = v.max(0f);
-                    v.intoArray(oa, oo + i);
-                }
-                for (; i < to; i++) {
-                    float v = Math.fma(ya[yo + i], scale, xa[xo + i]);
-                    oa[oo + i] = relu ? Math.max(v, 0f) : v;
-                }
-            });
+            forRanges(ctx, blocks(out), inner(out), (b, from, to) ->
+                    residualRange(xa, blockOffset(x, b), ya, blockOffset(y, b), oa, blockOffset(out, b), from, to, scale, relu));
         };
+    }
+
+    private static void residualRange(float[] xa, int xo, float[] ya, int yo, float[] oa, int oo, int from, int to, float scale, boolean relu) {
+        int i = from;
+        for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
+            FloatVector v = FloatVector.fromArray(S, ya, yo + i).fma(FloatVector.broadcast(S, scale), FloatVector.fromArray(S, xa, xo + i));
+            if (relu) v = v.max(0f);
+            v.intoArray(oa, oo + i);
+        }
+        for (; i < to; i++) {
+            float v = Math.fma(ya[yo + i], scale, xa[xo + i]);
+            oa[oo + i] = relu ? Math.max(v, 0f) : v;
+        }
     }
 
     static Kernel batchNorm(BatchNorm bn) {
@@ -128,25 +138,32 @@ final class SimdKernels {
             forRanges(ctx, blocks(out), inner, (b, from, to) -> {
                 int xo = blockOffset(x, b), oo = blockOffset(out, b);
                 if (hw == 1) { // [N, C]: vectors across channels
-                    int i = from;
-                    for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-                        FloatVector.fromArray(S, xa, xo + i).fma(FloatVector.fromArray(S, scale, i), FloatVector.fromArray(S, shift, i))
-                                .intoArray(oa, oo + i);
-                    }
-                    for (; i < to; i++) oa[oo + i] = Math.fma(xa[xo + i], scale[i], shift[i]);
+                    affineByChannel(xa, xo, oa, oo, from, to, scale, shift);
                     return;
                 }
                 for (int ch = from / hw; ch * hw < to; ch++) {
-                    int s0 = Math.max(from, ch * hw), s1 = Math.min(to, (ch + 1) * hw);
-                    float sc = scale[ch], sh = shift[ch];
-                    int i = s0;
-                    for (int end = s0 + Simd.loopBound(s1 - s0); i < end; i += L) {
-                        FloatVector.fromArray(S, xa, xo + i).fma(sc, sh).intoArray(oa, oo + i);
-                    }
-                    for (; i < s1; i++) oa[oo + i] = Math.fma(xa[xo + i], sc, sh);
+                    affineRange(xa, xo, oa, oo, Math.max(from, ch * hw), Math.min(to, (ch + 1) * hw), scale[ch], shift[ch]);
                 }
             });
         };
+    }
+
+    /** out[i] = x[i] * scale[i] + shift[i] for i in [from, to). */
+    private static void affineByChannel(float[] xa, int xo, float[] oa, int oo, int from, int to, float[] scale, float[] shift) {
+        int i = from;
+        for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
+            FloatVector.fromArray(S, xa, xo + i).fma(FloatVector.fromArray(S, scale, i), FloatVector.fromArray(S, shift, i)).intoArray(oa, oo + i);
+        }
+        for (; i < to; i++) oa[oo + i] = Math.fma(xa[xo + i], scale[i], shift[i]);
+    }
+
+    /** out[i] = x[i] * sc + sh for i in [s0, s1). */
+    private static void affineRange(float[] xa, int xo, float[] oa, int oo, int s0, int s1, float sc, float sh) {
+        int i = s0;
+        for (int end = s0 + Simd.loopBound(s1 - s0); i < end; i += L) {
+            FloatVector.fromArray(S, xa, xo + i).fma(sc, sh).intoArray(oa, oo + i);
+        }
+        for (; i < s1; i++) oa[oo + i] = Math.fma(xa[xo + i], sc, sh);
     }
 
     /**
@@ -264,8 +281,13 @@ final class SimdKernels {
      * into a row buffer padded with -infinity (so padding never wins), then the horizontal max over
      * kw for every start position (vectors, unaligned loads), then the outputs are picked at the
      * stride. No scalar max in the loops: Java's NaN-correct Math.max on floats compiles to
-     * data-dependent branches that mispredict on real data.
+     * data-dependent branches that mispredict on real data. A channels-last input goes to
+     * {@link MaxPoolChannelsLast}; an NCHW input may be written to a channels-last output (each row
+     * of outputs then goes out at the output's pixel stride).
      */
+    /** Gather indexes 0, L, 2L, ...: a column of an L x L block. */
+    private static final int[] COLUMN = java.util.stream.IntStream.range(0, L).map(i -> i * L).toArray();
+
     static Kernel maxPool(MaxPool2d m) {
         return new Kernel() {
             /** Padded row: left pad, the row, right pad / ceil overhang, two vectors of slack. */
@@ -283,16 +305,32 @@ final class SimdKernels {
             @Override
             public long scratchFloats(Shape[] in, Shape out, int threads) {
                 int planes = out.dim(0) * out.dim(1);
-                return (long) tasks(planes, out.size(), threads) * (rowFloats(in[0].dim(3), out.dim(3)) + hFloats(out.dim(3)));
+                long nchw = (long) tasks(planes, out.size(), threads) * (rowFloats(in[0].dim(3), out.dim(3)) + hFloats(out.dim(3)));
+                // channels-last output of an NCHW input: L rows of L outputs per task ({@link #poolInRegistersToChannelsLast})
+                long toCl = (long) Math.min(out.dim(0) * ((out.dim(1) + L - 1) / L), Math.max(threads, 1)) * L * L;
+                return Math.max(Math.max(nchw, toCl), MaxPoolChannelsLast.scratchFloats(out, threads));
             }
+
+            @Override public boolean acceptsChannelsLast(int input, Shape[] in, Shape out) { return !Simd.SCALAR; }
+
+            @Override public boolean writesChannelsLast(Shape[] in, Shape out) { return !Simd.SCALAR; }
 
             @Override
             public void run(Tensor[] in, Tensor out, ExecContext ctx) {
                 Tensor x = in[0];
+                if (x.isChannelsLast()) {
+                    int[] idx = blockIndexes;
+                    if (idx == null || idx[1] != x.dim(1)) blockIndexes = idx = MaxPoolChannelsLast.blockIndexes(x.dim(1));
+                    MaxPoolChannelsLast.run(m, x, out, idx, ctx);
+                    return;
+                }
                 int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3);
                 int planes = n * c;
+                // output pixel and channel strides: NCHW, or a channels-last output
+                int ops = out.isChannelsLast() ? Math.toIntExact(out.pixelStride()) : 1, ocs = ops == 1 ? oh * ow : 1;
                 if (rowsInRegisters(h, w, oh, ow)) {
-                    poolInRegisters(x, out, ctx);
+                    if (ops == 1) poolInRegisters(x, out, ctx);
+                    else poolInRegistersToChannelsLast(x, out, ops, ctx);
                     return;
                 }
                 int rowFloats = rowFloats(w, ow), hFloats = hFloats(ow), per = rowFloats + hFloats;
@@ -304,11 +342,11 @@ final class SimdKernels {
                     int p0 = (int) ((long) planes * t / tasks), p1 = (int) ((long) planes * (t + 1) / tasks);
                     for (int pl = p0; pl < p1; pl++) {
                         int img = pl / c, ch = pl % c;
-                        int xo = blockOffset(x, img) + ch * h * w, oo = blockOffset(out, img) + ch * oh * ow;
+                        int xo = blockOffset(x, img) + ch * h * w, oo = blockOffset(out, img) + ch * ocs;
                         for (int oy = 0; oy < oh; oy++) {
                             verticalMax(xa, xo, h, w, oy, scratch, rb + m.padLeft());
                             horizontalMax(scratch, rb, hb, ow);
-                            pick(scratch, hb, oa, oo + oy * ow, ow);
+                            pick(scratch, hb, oa, oo + oy * ow * ops, ow, ops);
                         }
                     }
                 });
@@ -333,6 +371,55 @@ final class SimdKernels {
                 for (int kx = 1; rotations != null && kx < rotations.length; kx++) {
                     int shift = kx;
                     rotations[kx] = VectorShuffle.fromOp(S, i -> (i + shift) % L);
+                }
+            }
+
+            /** Gather indexes of a channels-last input's NCHW output (see MaxPoolChannelsLast), made on first use. */
+            private volatile int[] blockIndexes;
+
+            /**
+             * {@link #poolInRegisters} for a channels-last output: L channels at a time, each channel's
+             * row of outputs stored in a row of an L x L scratch block, then each output pixel's L
+             * channels gathered from that block's column and stored as one vector.
+             */
+            private void poolInRegistersToChannelsLast(Tensor x, Tensor out, int ops, ExecContext ctx) {
+                int n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3);
+                int kh = m.kernelH(), kw = m.kernelW(), sh = m.strideH();
+                var inMask = S.indexInRange(0, w);
+                VectorShuffle<Float>[] rotate = rotations;
+                VectorShuffle<Float> strided = stridePick;
+                int groups = (c + L - 1) / L, units = n * groups;
+                int tasks = ctx.pool().threads() == 1 || (long) n * c * oh < 8192 ? 1 : Math.min(units, ctx.pool().threads());
+                float[] xa = x.array(), oa = out.array(), scratch = ctx.scratch();
+                ctx.pool().parallelFor(tasks, t -> {
+                    int tb = t * L * L;
+                    int u0 = (int) ((long) units * t / tasks), u1 = (int) ((long) units * (t + 1) / tasks);
+                    for (int u = u0; u < u1; u++) {
+                        int img = u / groups, ch0 = (u % groups) * L, gc = Math.min(L, c - ch0);
+                        int xo = blockOffset(x, img) + ch0 * h * w, oo = blockOffset(out, img) + ch0;
+                        for (int oy = 0; oy < oh; oy++) {
+                            for (int j = 0; j < gc; j++) {
+                                int row = xo + j * h * w + oy * sh * w;
+                                FloatVector v = FloatVector.fromArray(S, xa, row, inMask);
+                                for (int ky = 1; ky < kh; ky++) v = v.max(FloatVector.fromArray(S, xa, row + ky * w, inMask));
+                                FloatVector hm = v;
+                                for (int kx = 1; kx < kw; kx++) hm = hm.max(v.rearrange(rotate[kx]));
+                                hm.rearrange(strided).intoArray(scratch, tb + j * L);
+                            }
+                            columnsOut(scratch, tb, gc, oa, oo + oy * ow * ops, ow, ops);
+                        }
+                    }
+                });
+            }
+
+            /** Output pixel ox's {@code gc} channels = column ox of the L x L block (one gather when the block is full). */
+            private static void columnsOut(float[] block, int tb, int gc, float[] oa, int o, int ow, int ops) {
+                if (gc == L) {
+                    for (int ox = 0; ox < ow; ox++, o += ops) FloatVector.fromArray(S, block, tb + ox, COLUMN, 0).intoArray(oa, o);
+                } else {
+                    for (int ox = 0; ox < ow; ox++, o += ops) {
+                        for (int j = 0; j < gc; j++) oa[o + j] = block[tb + j * L + ox];
+                    }
                 }
             }
 
@@ -416,13 +503,13 @@ final class SimdKernels {
                 }
             }
 
-            /** out[ox] = hmax[ox * strideW]. */
-            private void pick(float[] hmax, int hb, float[] oa, int oo, int ow) {
+            /** out[ox * ops] = hmax[ox * strideW]. */
+            private void pick(float[] hmax, int hb, float[] oa, int oo, int ow, int ops) {
                 int sw = m.strideW();
-                if (sw == 1) {
+                if (sw == 1 && ops == 1) {
                     System.arraycopy(hmax, hb, oa, oo, ow);
                 } else {
-                    for (int ox = 0; ox < ow; ox++) oa[oo + ox] = hmax[hb + ox * sw];
+                    for (int ox = 0; ox < ow; ox++) oa[oo + ox * ops] = hmax[hb + ox * sw];
                 }
             }
         };

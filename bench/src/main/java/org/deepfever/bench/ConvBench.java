@@ -47,7 +47,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code mode=graph} (default) runs the conv as a one-node {@link CompiledGraph} (the engine's
  * executor: backend choice, planned arena, scratch; its output is copied out on every run, as the
  * executor does for graph outputs). {@code -p mode=kernel} runs the same prepared {@link Kernel}
- * directly on preallocated tensors, without that copy: pure kernel speed.
+ * directly on preallocated tensors, without that copy: pure kernel speed. With it,
+ * {@code -p layout=channelsLast} hands the kernel channels-last input, residual and output (as the
+ * executor does inside the 7x7 and 3x3 stages; fails for a conv that does not take them).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -120,6 +122,10 @@ public class ConvBench {
     @Param({"graph"})
     public String mode;
 
+    /** Kernel mode only: "nchw" or "channelsLast" tensors. */
+    @Param({"nchw"})
+    public String layout;
+
     private ConvShape conv;
     private CompiledGraph compiled;
     private ExecutionPlan plan;
@@ -161,6 +167,15 @@ public class ConvBench {
             kernelInputs = conv.residual() ? new Tensor[] {x, residual} : new Tensor[] {x};
             kernelOutput = Tensor.zeros(outShape.dims());
             Shape[] inShapes = conv.residual() ? new Shape[] {conv.input(), outShape} : new Shape[] {conv.input()};
+            if (layout.equals("channelsLast")) {
+                if (!kernel.acceptsChannelsLast(0, inShapes, outShape) || !kernel.writesChannelsLast(inShapes, outShape)) {
+                    throw new IllegalStateException(shape + ": the " + backend + " kernel does not take channels-last tensors at this shape");
+                }
+                for (int i = 0; i < kernelInputs.length; i++) kernelInputs[i] = channelsLast(kernelInputs[i]);
+                kernelOutput = channelsLast(kernelOutput);
+            } else if (!layout.equals("nchw")) {
+                throw new IllegalArgumentException("layout must be 'nchw' or 'channelsLast', got '" + layout + "'");
+            }
             long scratch = kernel.scratchFloats(inShapes, outShape, threads);
             pool = new ThreadPool(threads);
             context = new DirectContext(pool, new float[Math.toIntExact(scratch)]);
@@ -212,6 +227,15 @@ public class ConvBench {
             return kernelOutput;
         }
         return plan.execute(inputs, null);
+    }
+
+    /** A channels-last copy of an [N, C, H, W] tensor (NHWC in memory, logical shape unchanged). */
+    static Tensor channelsLast(Tensor t) {
+        int c = t.dim(1), h = t.dim(2), w = t.dim(3);
+        long[] strides = {(long) c * h * w, 1, (long) w * c, c};
+        Tensor cl = new Tensor(t.shape(), strides, new org.deepfever.core.Storage.Heap(new float[Math.toIntExact(t.size())]), 0);
+        cl.copyFrom(t);
+        return cl;
     }
 
     /** What the executor hands a kernel: the pool and a scratch array sized by the kernel. */

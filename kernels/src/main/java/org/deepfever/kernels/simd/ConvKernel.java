@@ -58,7 +58,7 @@ final class ConvKernel implements Kernel {
     /** Pixels per tile of the channel-vector orientation. */
     static final int MT = 6;
     /** 1x1 stride-1 convs (no im2col needed either way) use channel vectors up to this many output pixels. */
-    static final int DIRECT_SMALL_P = 100;
+    static final int DIRECT_SMALL_P = Integer.getInteger("fever.conv.directSmallP", 100);
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
     /**

@@ -95,7 +95,7 @@ final class ConvKernel implements Kernel {
      * run pixel-vector: a channel-vector tile's fixed cost (bias in, transposing epilogue) would
      * outweigh its few FMAs, while pixel-vector tiles store whole vectors.
      */
-    static final int SMALL_K = 32;
+    static final int SMALL_K = Integer.getInteger("fever.conv.smallK", 32);
 
     private final Conv2d op;
     /** -1: choose per call; 0: always pixel-vector; 1: always channel-vector; 2: always channel-vector, wide panels; 3: always channel-vector, row tiles wherever they apply (tests, experiments). */
@@ -608,8 +608,8 @@ final class ConvKernel implements Kernel {
             }
             int oImg = g.oOff() + img * g.oBatch();
             int rImg = g.rOff() + img * g.rBatch();
-            int[] poff = pg.poff(), koff = pg.koff();
             if (row) {
+                int[] koff = pg.koff();
                 int wpad = pg.wp();
                 for (int u = u0; u < u1; u++) {
                     int c = u / tiles, v0 = (u - c * tiles) * RT;
@@ -619,30 +619,36 @@ final class ConvKernel implements Kernel {
                 return;
             }
             for (int c = u0 / tiles, cEnd = (u1 - 1) / tiles; c <= cEnd; c++) {
-                int co0 = c * nrl;
                 for (int q = Math.max(u0 - c * tiles, 0), q1 = Math.min(u1 - c * tiles, tiles); q < q1; q++) {
-                    int p0 = q * mt;
-                    // accumulators start from the bias. One pass over the whole K: blocking K so that a
-                    // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
-                    // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
-                    for (int i = 0; i < mt; i++) System.arraycopy(biasT, co0, scratch, sOff + i * nrl, nrl);
-                    if (cvec == NRW && mt == 5) {
-                        tileT5x4(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4],
-                                wt, c * k * nrl, 0, k, scratch, sOff);
-                    } else if (cvec == NRW) {
-                        tileT6x4(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                                wt, c * k * nrl, 0, k, scratch, sOff);
-                    } else {
-                        tileT6x2(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                                wt, c * k * nrl, 0, k, scratch, sOff);
-                    }
-                    int channels = Math.min(nrl, cout - co0), valid = Math.min(mt, p - p0);
-                    if (epilogue == 0) epilogueT(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
-                    else if (epilogue == 1) epilogueC(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
-                    else epilogueS(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
+                    channelTile(src, base, pg, wt, c, q * mt, mt, scratch, sOff, epilogue, g, oImg, rImg);
                 }
             }
         });
+    }
+
+    /** One channel-vector tile: panel {@code c}, pixels [p0, p0 + mt) of one image, then its epilogue. */
+    private void channelTile(float[] src, int base, PadGeometry pg, float[] wt, int c, int p0, int mt, float[] scratch, int sOff,
+                             int epilogue, Geometry g, int oImg, int rImg) {
+        int nrl = cvec * L, co0 = c * nrl;
+        int[] poff = pg.poff(), koff = pg.koff();
+        // accumulators start from the bias. One pass over the whole K: blocking K so that a
+        // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
+        // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
+        for (int i = 0; i < mt; i++) System.arraycopy(biasT, co0, scratch, sOff + i * nrl, nrl);
+        if (cvec == NRW && mt == 5) {
+            tileT5x4(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4],
+                    wt, c * k * nrl, 0, k, scratch, sOff);
+        } else if (cvec == NRW) {
+            tileT6x4(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
+                    wt, c * k * nrl, 0, k, scratch, sOff);
+        } else {
+            tileT6x2(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
+                    wt, c * k * nrl, 0, k, scratch, sOff);
+        }
+        int channels = Math.min(nrl, cout - co0), valid = Math.min(mt, g.p() - p0);
+        if (epilogue == 0) epilogueT(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
+        else if (epilogue == 1) epilogueC(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
+        else epilogueS(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
     }
 
     /** Zero-padded copy of one image: rows/columns some window touches, [cin][hp][wp]. */

@@ -75,6 +75,8 @@ public class SimdConvTest {
         c.add(new Case("3x3 pad1 cin5 26x25 cout19 b2 (row tiles, odd cout)", 2, 5, 26, 25, 19, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, N, false, false));
         c.add(new Case("3x3 s2 cin3 41x44 cout13 b2 sliced (vector stride-2 im2col)", 2, 3, 41, 44, 13, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, R, false, true));
         c.add(new Case("3x3 s2 pad1 cin2 37x70 cout7 (stride-2 im2col to the array end)", 1, 2, 37, 70, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, N, false, false));
+        c.add(new Case("1x1 cin150 3x3 cout70 residual relu b2 sliced (tile pairs, 3 k-blocks)", 2, 150, 3, 3, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, true, true));
+        c.add(new Case("3x3 pad1 cin20 3x3 cout66 (tile pairs, padded, k=180)", 1, 20, 3, 3, 66, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, N, false, false));
         c.add(new Case("3x3 s2 cin3 23x23 cout32 b3 (stem-like)", 3, 3, 23, 23, 32, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, R, false, false));
         return c.stream();
     }

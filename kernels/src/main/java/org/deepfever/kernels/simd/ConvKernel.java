@@ -57,8 +57,14 @@ final class ConvKernel implements Kernel {
     static final int NR = 2;
     /** Pixels per tile of the channel-vector orientation. */
     static final int MT = 6;
-    /** 1x1 stride-1 convs (no im2col needed either way) use channel vectors up to this many output pixels. */
-    static final int DIRECT_SMALL_P = Integer.getInteger("fever.conv.directSmallP", 100);
+    /**
+     * 1x1 stride-1 convs (no im2col needed either way) use channel vectors up to this many output
+     * pixels ({@code -Dfever.conv.directSmallP=N} for experiments). 256 takes in 15x15 (225): the
+     * Block35 stage then runs channel-vector and its buffers go channels-last; measured against 100,
+     * full model, three alternations: batch 8 1 thread p10 176.3-177.1 vs 179.1-181.4 ms, batch 1
+     * 22.6-23.2 vs 23.1-23.4 ms, 2 threads within noise.
+     */
+    static final int DIRECT_SMALL_P = Integer.getInteger("fever.conv.directSmallP", 256);
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
     /**
@@ -224,8 +230,9 @@ final class ConvKernel implements Kernel {
         if (orientation >= 0) return orientation >= 1;
         // Channel vectors need no im2col and waste no lanes on ragged pixel counts, but waste lanes
         // when Cout is not (close to) a multiple of NR vectors. Measured: better for every conv that
-        // needs im2col, and for 1x1 convs on small images (7x7, 3x3); pixel vectors are better for 1x1
-        // convs on larger images, where B is the input itself.
+        // needs im2col, and for 1x1 convs on small images (15x15 and below, where they also keep the
+        // stage's buffers channels-last); pixel vectors are better for 1x1 convs on larger images,
+        // where B is the input itself.
         int nrl = NR * L;
         double laneUse = cout / (double) ((cout + nrl - 1) / nrl * nrl);
         if (laneUse < 0.75 || k < SMALL_K) return false;

@@ -441,19 +441,36 @@ final class ConvKernel implements Kernel {
      * offsets. {@code pix}: 0 when the source (input or padded copy) is NCHW, else its pixel stride
      * (channels-last: the input's for a 1x1 conv, cin for the padded copy).
      */
-    private record PadGeometry(int h, int w, int oh, int ow, int pix, int hp, int wp, int[] koff, int[] poff) {
+    private record PadGeometry(int h, int w, int oh, int ow, int pix, boolean inPlace, int hp, int wp, int[] koff, int[] poff) {
         int plane() { return hp * wp; }
+    }
+
+    /** Reading the input in place instead of a padded copy ({@code -Dfever.conv.inPlace=false} for A/B runs). */
+    static final boolean IN_PLACE = Boolean.parseBoolean(System.getProperty("fever.conv.inPlace", "true"));
+
+    /**
+     * Whether the channel-vector orientation reads the input itself rather than a zero-padded copy:
+     * 1x1 convs, and convs without top/left padding whose windows all lie inside the input (the
+     * unpadded 3x3 and stride-2 convs of the stem and the reductions, whose copy was the input
+     * again). Row tiles step along the row pitch of the grid they were cut from, so with them the
+     * windows must reach exactly the input's width.
+     */
+    private boolean inPlace(int h, int w, int oh, int ow, boolean row) {
+        if (direct) return true;
+        int th = (oh - 1) * sh + (kh - 1) * dh + 1, tw = (ow - 1) * sw + (kw - 1) * dw + 1;
+        return IN_PLACE && pt == 0 && pl == 0 && th <= h && tw <= w && (!row || tw == w);
     }
 
     private PadGeometry padGeometry(int h, int w, int oh, int ow) { return padGeometry(h, w, oh, ow, 0); }
 
     /** {@code xPix}: 0 for an NCHW input, else the channels-last input's pixel stride. */
     private PadGeometry padGeometry(int h, int w, int oh, int ow, int xPix) {
-        int pix = xPix == 0 ? 0 : direct ? xPix : cin;
+        boolean inPlace = inPlace(h, w, oh, ow, rowTiles(ow, xPix != 0));
+        int pix = xPix == 0 ? 0 : inPlace ? xPix : cin;
         PadGeometry g = pix == 0 ? padGeometry : padGeometryCl;
         if (g != null && g.h() == h && g.w() == w && g.oh() == oh && g.ow() == ow && g.pix() == pix) return g;
         int hp, wp;
-        if (direct) { // the input itself: no copy, no padding
+        if (inPlace) { // the input itself: no copy, no padding
             hp = h;
             wp = w;
         } else {      // just the rows and columns some window touches, padding included
@@ -466,7 +483,7 @@ final class ConvKernel implements Kernel {
         // pixels past the end pointing at pixel 0 (computed, never stored)
         int[] poff = new int[oh * ow + MT];
         for (int q = 0; q < oh * ow; q++) poff[q] = (q / ow * sh * wp + q % ow * sw) * Math.max(pix, 1);
-        g = new PadGeometry(h, w, oh, ow, pix, hp, wp, koff, poff);
+        g = new PadGeometry(h, w, oh, ow, pix, inPlace, hp, wp, koff, poff);
         if (pix == 0) padGeometry = g; else padGeometryCl = g;
         return g;
     }
@@ -602,7 +619,9 @@ final class ConvKernel implements Kernel {
             int xImg = g.xOff() + img * g.xBatch();
             float[] src;
             int base;
-            if (direct) {
+            // in place; row tiles also read up to RT - 1 floats past the planes (discarded pixels),
+            // which must then still lie inside the array
+            if (pg.inPlace() && (!row || xImg + cin * pg.plane() + RT <= g.xa().length)) {
                 src = g.xa();
                 base = xImg;
             } else {

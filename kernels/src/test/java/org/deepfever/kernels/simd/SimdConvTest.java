@@ -77,6 +77,8 @@ public class SimdConvTest {
         c.add(new Case("3x3 s2 pad1 cin2 37x70 cout7 (stride-2 im2col to the array end)", 1, 2, 37, 70, 7, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, true, N, false, false));
         c.add(new Case("1x1 cin150 3x3 cout70 residual relu b2 sliced (tile pairs, 3 k-blocks)", 2, 150, 3, 3, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, true, true));
         c.add(new Case("3x3 pad1 cin20 3x3 cout66 (tile pairs, padded, k=180)", 1, 20, 3, 3, 66, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, N, false, false));
+        c.add(new Case("3x3 s2 cin7 16x16 cout40 b2 sliced (input read in place, last row/column unused)", 2, 7, 16, 16, 40, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, R, false, true));
+        c.add(new Case("3x3 dilation 2 cin4 11x12 cout36 (in place, dilated)", 1, 4, 11, 12, 36, 3, 3, 1, 1, 0, 0, 0, 0, 2, 2, true, N, false, false));
         c.add(new Case("3x3 s2 cin3 23x23 cout32 b3 (stem-like)", 3, 3, 23, 23, 32, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, R, false, false));
         return c.stream();
     }

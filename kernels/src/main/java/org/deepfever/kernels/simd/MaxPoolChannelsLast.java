@@ -35,10 +35,14 @@ final class MaxPoolChannelsLast {
         return (long) tasks(out, threads) * BLOCK * out.dim(1);
     }
 
-    /** Gather indexes for an NCHW output: lane i reads pixel i of a block, {@code c} floats apart. */
+    /**
+     * Gather indexes for an NCHW output: lane i reads pixel i of a block, {@code c} floats apart;
+     * one more entry holds {@code c} itself, so that a cached array says which channel count it is for.
+     */
     static int[] blockIndexes(int c) {
-        int[] idx = new int[L];
+        int[] idx = new int[L + 1];
         for (int i = 0; i < L; i++) idx[i] = i * c;
+        idx[L] = c;
         return idx;
     }
 

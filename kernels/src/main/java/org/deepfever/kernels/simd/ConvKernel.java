@@ -660,16 +660,15 @@ final class ConvKernel implements Kernel {
         // accumulators start from the bias. One pass over the whole K: blocking K so that a
         // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
         // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
-        for (int i = 0; i < mt; i++) System.arraycopy(biasT, co0, scratch, sOff + i * nrl, nrl);
         if (cvec == NRW && mt == 5) {
             tileT5x4(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4],
-                    wt, c * k * nrl, 0, k, scratch, sOff);
+                    wt, c * k * nrl, biasT, co0, scratch, sOff);
         } else if (cvec == NRW) {
             tileT6x4(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                    wt, c * k * nrl, 0, k, scratch, sOff);
+                    wt, c * k * nrl, biasT, co0, scratch, sOff);
         } else {
             tileT6x2(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                    wt, c * k * nrl, 0, k, scratch, sOff);
+                    wt, c * k * nrl, biasT, co0, scratch, sOff);
         }
         int channels = Math.min(nrl, cout - co0), valid = Math.min(mt, g.p() - p0);
         if (epilogue == 0) epilogueT(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
@@ -719,19 +718,20 @@ final class ConvKernel implements Kernel {
     }
 
     /**
-     * MT(=6) pixels x NR(=2) channel vectors over k in [k0, k1): pixel i of channel-plane k at
-     * {@code x[base + koff[k] + oi]}; the accumulators are loaded from and stored back to the tile
-     * buffer (row stride NR*L).
+     * MT(=6) pixels x NR(=2) channel vectors over the whole K: pixel i of channel-plane k at
+     * {@code x[base + koff[k] + oi]}; the accumulators start from {@code bias[bOff ..]} and are
+     * stored to the tile buffer (row stride NR*L).
      */
     private void tileT6x2(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4, int o5,
-                          float[] wt, int wOff, int k0, int k1, float[] tile, int tOff) {
-        FloatVector c00 = FloatVector.fromArray(S, tile, tOff), c01 = FloatVector.fromArray(S, tile, tOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, tile, tOff + 2 * L), c11 = FloatVector.fromArray(S, tile, tOff + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, tile, tOff + 4 * L), c21 = FloatVector.fromArray(S, tile, tOff + 5 * L);
-        FloatVector c30 = FloatVector.fromArray(S, tile, tOff + 6 * L), c31 = FloatVector.fromArray(S, tile, tOff + 7 * L);
-        FloatVector c40 = FloatVector.fromArray(S, tile, tOff + 8 * L), c41 = FloatVector.fromArray(S, tile, tOff + 9 * L);
-        FloatVector c50 = FloatVector.fromArray(S, tile, tOff + 10 * L), c51 = FloatVector.fromArray(S, tile, tOff + 11 * L);
-        for (int kk = k0, wi = wOff + k0 * 2 * L; kk < k1; kk++, wi += 2 * L) {
+                          float[] wt, int wOff, float[] bias, int bOff, float[] tile, int tOff) {
+        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
+        FloatVector c00 = b0, c01 = b1;
+        FloatVector c10 = b0, c11 = b1;
+        FloatVector c20 = b0, c21 = b1;
+        FloatVector c30 = b0, c31 = b1;
+        FloatVector c40 = b0, c41 = b1;
+        FloatVector c50 = b0, c51 = b1;
+        for (int kk = 0, wi = wOff; kk < k; kk++, wi += 2 * L) {
             int b = base + koff[kk];
             FloatVector w0 = FloatVector.fromArray(S, wt, wi);
             FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
@@ -770,21 +770,23 @@ final class ConvKernel implements Kernel {
 
     /** MT(=6) pixels x NRW(=4) channel vectors: {@link #tileT6x2} with twice the channels per broadcast. */
     private void tileT6x4(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4, int o5,
-                          float[] wt, int wOff, int k0, int k1, float[] tile, int tOff) {
+                          float[] wt, int wOff, float[] bias, int bOff, float[] tile, int tOff) {
         int r = NRW * L;
-        FloatVector c00 = FloatVector.fromArray(S, tile, tOff), c01 = FloatVector.fromArray(S, tile, tOff + L);
-        FloatVector c02 = FloatVector.fromArray(S, tile, tOff + 2 * L), c03 = FloatVector.fromArray(S, tile, tOff + 3 * L);
-        FloatVector c10 = FloatVector.fromArray(S, tile, tOff + r), c11 = FloatVector.fromArray(S, tile, tOff + r + L);
-        FloatVector c12 = FloatVector.fromArray(S, tile, tOff + r + 2 * L), c13 = FloatVector.fromArray(S, tile, tOff + r + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, tile, tOff + 2 * r), c21 = FloatVector.fromArray(S, tile, tOff + 2 * r + L);
-        FloatVector c22 = FloatVector.fromArray(S, tile, tOff + 2 * r + 2 * L), c23 = FloatVector.fromArray(S, tile, tOff + 2 * r + 3 * L);
-        FloatVector c30 = FloatVector.fromArray(S, tile, tOff + 3 * r), c31 = FloatVector.fromArray(S, tile, tOff + 3 * r + L);
-        FloatVector c32 = FloatVector.fromArray(S, tile, tOff + 3 * r + 2 * L), c33 = FloatVector.fromArray(S, tile, tOff + 3 * r + 3 * L);
-        FloatVector c40 = FloatVector.fromArray(S, tile, tOff + 4 * r), c41 = FloatVector.fromArray(S, tile, tOff + 4 * r + L);
-        FloatVector c42 = FloatVector.fromArray(S, tile, tOff + 4 * r + 2 * L), c43 = FloatVector.fromArray(S, tile, tOff + 4 * r + 3 * L);
-        FloatVector c50 = FloatVector.fromArray(S, tile, tOff + 5 * r), c51 = FloatVector.fromArray(S, tile, tOff + 5 * r + L);
-        FloatVector c52 = FloatVector.fromArray(S, tile, tOff + 5 * r + 2 * L), c53 = FloatVector.fromArray(S, tile, tOff + 5 * r + 3 * L);
-        for (int kk = k0, wi = wOff + k0 * r; kk < k1; kk++, wi += r) {
+        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
+        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
+        FloatVector c00 = b0, c01 = b1;
+        FloatVector c02 = b2, c03 = b3;
+        FloatVector c10 = b0, c11 = b1;
+        FloatVector c12 = b2, c13 = b3;
+        FloatVector c20 = b0, c21 = b1;
+        FloatVector c22 = b2, c23 = b3;
+        FloatVector c30 = b0, c31 = b1;
+        FloatVector c32 = b2, c33 = b3;
+        FloatVector c40 = b0, c41 = b1;
+        FloatVector c42 = b2, c43 = b3;
+        FloatVector c50 = b0, c51 = b1;
+        FloatVector c52 = b2, c53 = b3;
+        for (int kk = 0, wi = wOff; kk < k; kk++, wi += r) {
             int b = base + koff[kk];
             FloatVector w0 = FloatVector.fromArray(S, wt, wi);
             FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
@@ -976,19 +978,21 @@ final class ConvKernel implements Kernel {
 
     /** 5 pixels x NRW(=4) channel vectors: {@link #tileT6x4} less its last row, for pixel counts that 6 leaves ragged (7x7, 3x3). */
     private void tileT5x4(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4,
-                          float[] wt, int wOff, int k0, int k1, float[] tile, int tOff) {
+                          float[] wt, int wOff, float[] bias, int bOff, float[] tile, int tOff) {
         int r = NRW * L;
-        FloatVector c00 = FloatVector.fromArray(S, tile, tOff), c01 = FloatVector.fromArray(S, tile, tOff + L);
-        FloatVector c02 = FloatVector.fromArray(S, tile, tOff + 2 * L), c03 = FloatVector.fromArray(S, tile, tOff + 3 * L);
-        FloatVector c10 = FloatVector.fromArray(S, tile, tOff + r), c11 = FloatVector.fromArray(S, tile, tOff + r + L);
-        FloatVector c12 = FloatVector.fromArray(S, tile, tOff + r + 2 * L), c13 = FloatVector.fromArray(S, tile, tOff + r + 3 * L);
-        FloatVector c20 = FloatVector.fromArray(S, tile, tOff + 2 * r), c21 = FloatVector.fromArray(S, tile, tOff + 2 * r + L);
-        FloatVector c22 = FloatVector.fromArray(S, tile, tOff + 2 * r + 2 * L), c23 = FloatVector.fromArray(S, tile, tOff + 2 * r + 3 * L);
-        FloatVector c30 = FloatVector.fromArray(S, tile, tOff + 3 * r), c31 = FloatVector.fromArray(S, tile, tOff + 3 * r + L);
-        FloatVector c32 = FloatVector.fromArray(S, tile, tOff + 3 * r + 2 * L), c33 = FloatVector.fromArray(S, tile, tOff + 3 * r + 3 * L);
-        FloatVector c40 = FloatVector.fromArray(S, tile, tOff + 4 * r), c41 = FloatVector.fromArray(S, tile, tOff + 4 * r + L);
-        FloatVector c42 = FloatVector.fromArray(S, tile, tOff + 4 * r + 2 * L), c43 = FloatVector.fromArray(S, tile, tOff + 4 * r + 3 * L);
-        for (int kk = k0, wi = wOff + k0 * r; kk < k1; kk++, wi += r) {
+        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
+        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
+        FloatVector c00 = b0, c01 = b1;
+        FloatVector c02 = b2, c03 = b3;
+        FloatVector c10 = b0, c11 = b1;
+        FloatVector c12 = b2, c13 = b3;
+        FloatVector c20 = b0, c21 = b1;
+        FloatVector c22 = b2, c23 = b3;
+        FloatVector c30 = b0, c31 = b1;
+        FloatVector c32 = b2, c33 = b3;
+        FloatVector c40 = b0, c41 = b1;
+        FloatVector c42 = b2, c43 = b3;
+        for (int kk = 0, wi = wOff; kk < k; kk++, wi += r) {
             int b = base + koff[kk];
             FloatVector w0 = FloatVector.fromArray(S, wt, wi);
             FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);

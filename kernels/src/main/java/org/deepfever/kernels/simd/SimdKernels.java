@@ -64,24 +64,15 @@ final class SimdKernels {
         return (in, out, ctx) -> {
             Tensor x = in[0];
             float[] xa = x.array(), oa = out.array();
-            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> reluRange(xa, blockOffset(x, b), oa, blockOffset(out, b), from, to));
+            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> {
+                int xo = blockOffset(x, b), oo = blockOffset(out, b);
+                int i = from;
+                for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
+                    FloatVector.fromArray(S, xa, xo + i).max(0f).intoArray(oa, oo + i);
+                }
+                for (; i < to; i++) oa[oo + i] = Math.max(xa[xo + i], 0f);
+            });
         };
-    }
-
-    /*
-     * Element-wise loops live in static methods shared by every node of the kind, not in the range
-     * lambdas, so that all those nodes count towards one method's C2 compilation (the Vector API
-     * runs boxed, many times slower, until then). The dense head's ReLUs run a few times per
-     * inference each; in LayerProfile they reach their compiled speed only after a few hundred runs
-     * either way, so this is tidiness more than a measured gain.
-     */
-
-    private static void reluRange(float[] xa, int xo, float[] oa, int oo, int from, int to) {
-        int i = from;
-        for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-            FloatVector.fromArray(S, xa, xo + i).max(0f).intoArray(oa, oo + i);
-        }
-        for (; i < to; i++) oa[oo + i] = Math.max(xa[xo + i], 0f);
     }
 
     static Kernel clip(Clip c) {
@@ -89,16 +80,15 @@ final class SimdKernels {
         return (in, out, ctx) -> {
             Tensor x = in[0];
             float[] xa = x.array(), oa = out.array();
-            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> clipRange(xa, blockOffset(x, b), oa, blockOffset(out, b), from, to, lo, hi));
+            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> {
+                int xo = blockOffset(x, b), oo = blockOffset(out, b);
+                int i = from;
+                for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
+                    FloatVector.fromArray(S, xa, xo + i).max(lo).min(hi).intoArray(oa, oo + i);
+                }
+                for (; i < to; i++) oa[oo + i] = Math.min(Math.max(xa[xo + i], lo), hi);
+            });
         };
-    }
-
-    private static void clipRange(float[] xa, int xo, float[] oa, int oo, int from, int to, float lo, float hi) {
-        int i = from;
-        for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-            FloatVector.fromArray(S, xa, xo + i).max(lo).min(hi).intoArray(oa, oo + i);
-        }
-        for (; i < to; i++) oa[oo + i] = Math.min(Math.max(xa[xo + i], lo), hi);
     }
 
     static Kernel residualAdd(ResidualAdd r) {
@@ -107,22 +97,20 @@ final class SimdKernels {
         return (in, out, ctx) -> {
             Tensor x = in[0], y = in[1];
             float[] xa = x.array(), ya = y.array(), oa = out.array();
-            forRanges(ctx, blocks(out), inner(out), (b, from, to) ->
-                    residualRange(xa, blockOffset(x, b), ya, blockOffset(y, b), oa, blockOffset(out, b), from, to, scale, relu));
+            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> {
+                int xo = blockOffset(x, b), yo = blockOffset(y, b), oo = blockOffset(out, b);
+                int i = from;
+                for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
+                    FloatVector v = FloatVector.fromArray(S, ya, yo + i).fma(FloatVector.broadcast(S, scale), FloatVector.fromArray(S, xa, xo + i));
+                    if (relu) v = v.max(0f);
+                    v.intoArray(oa, oo + i);
+                }
+                for (; i < to; i++) {
+                    float v = Math.fma(ya[yo + i], scale, xa[xo + i]);
+                    oa[oo + i] = relu ? Math.max(v, 0f) : v;
+                }
+            });
         };
-    }
-
-    private static void residualRange(float[] xa, int xo, float[] ya, int yo, float[] oa, int oo, int from, int to, float scale, boolean relu) {
-        int i = from;
-        for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-            FloatVector v = FloatVector.fromArray(S, ya, yo + i).fma(FloatVector.broadcast(S, scale), FloatVector.fromArray(S, xa, xo + i));
-            if (relu) v = v.max(0f);
-            v.intoArray(oa, oo + i);
-        }
-        for (; i < to; i++) {
-            float v = Math.fma(ya[yo + i], scale, xa[xo + i]);
-            oa[oo + i] = relu ? Math.max(v, 0f) : v;
-        }
     }
 
     static Kernel batchNorm(BatchNorm bn) {
@@ -140,32 +128,25 @@ final class SimdKernels {
             forRanges(ctx, blocks(out), inner, (b, from, to) -> {
                 int xo = blockOffset(x, b), oo = blockOffset(out, b);
                 if (hw == 1) { // [N, C]: vectors across channels
-                    affineByChannel(xa, xo, oa, oo, from, to, scale, shift);
+                    int i = from;
+                    for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
+                        FloatVector.fromArray(S, xa, xo + i).fma(FloatVector.fromArray(S, scale, i), FloatVector.fromArray(S, shift, i))
+                                .intoArray(oa, oo + i);
+                    }
+                    for (; i < to; i++) oa[oo + i] = Math.fma(xa[xo + i], scale[i], shift[i]);
                     return;
                 }
                 for (int ch = from / hw; ch * hw < to; ch++) {
-                    affineRange(xa, xo, oa, oo, Math.max(from, ch * hw), Math.min(to, (ch + 1) * hw), scale[ch], shift[ch]);
+                    int s0 = Math.max(from, ch * hw), s1 = Math.min(to, (ch + 1) * hw);
+                    float sc = scale[ch], sh = shift[ch];
+                    int i = s0;
+                    for (int end = s0 + Simd.loopBound(s1 - s0); i < end; i += L) {
+                        FloatVector.fromArray(S, xa, xo + i).fma(sc, sh).intoArray(oa, oo + i);
+                    }
+                    for (; i < s1; i++) oa[oo + i] = Math.fma(xa[xo + i], sc, sh);
                 }
             });
         };
-    }
-
-    /** out[i] = x[i] * scale[i] + shift[i] for i in [from, to). */
-    private static void affineByChannel(float[] xa, int xo, float[] oa, int oo, int from, int to, float[] scale, float[] shift) {
-        int i = from;
-        for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-            FloatVector.fromArray(S, xa, xo + i).fma(FloatVector.fromArray(S, scale, i), FloatVector.fromArray(S, shift, i)).intoArray(oa, oo + i);
-        }
-        for (; i < to; i++) oa[oo + i] = Math.fma(xa[xo + i], scale[i], shift[i]);
-    }
-
-    /** out[i] = x[i] * sc + sh for i in [s0, s1). */
-    private static void affineRange(float[] xa, int xo, float[] oa, int oo, int s0, int s1, float sc, float sh) {
-        int i = s0;
-        for (int end = s0 + Simd.loopBound(s1 - s0); i < end; i += L) {
-            FloatVector.fromArray(S, xa, xo + i).fma(sc, sh).intoArray(oa, oo + i);
-        }
-        for (; i < s1; i++) oa[oo + i] = Math.fma(xa[xo + i], sc, sh);
     }
 
     /**

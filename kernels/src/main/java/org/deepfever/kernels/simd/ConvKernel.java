@@ -386,7 +386,8 @@ final class ConvKernel implements Kernel {
                     if (lo > ox0) java.util.Arrays.fill(dst, d, d + (lo - ox0), 0f);
                     int src = chan + iy * w + c;
                     if (sw == 1) {
-                        System.arraycopy(xa, src + lo, dst, d + (lo - ox0), hi - lo);
+                        // (an empty run may start before the array: padding wider than the kernel)
+                        if (hi > lo) System.arraycopy(xa, src + lo, dst, d + (lo - ox0), hi - lo);
                     } else {
                         int ox = lo;
                         if (sw == 2 && !Simd.SCALAR) {
@@ -441,7 +442,8 @@ final class ConvKernel implements Kernel {
      * offsets. {@code pix}: 0 when the source (input or padded copy) is NCHW, else its pixel stride
      * (channels-last: the input's for a 1x1 conv, cin for the padded copy).
      */
-    private record PadGeometry(int h, int w, int oh, int ow, int pix, boolean inPlace, int hp, int wp, int[] koff, int[] poff) {
+    private record PadGeometry(int h, int w, int oh, int ow, int pix, boolean inPlace, int hp, int wp, int[] koff, int[] poff,
+                               int[] opix, int[] kRange) {
         int plane() { return hp * wp; }
     }
 
@@ -465,7 +467,8 @@ final class ConvKernel implements Kernel {
 
     /** {@code xPix}: 0 for an NCHW input, else the channels-last input's pixel stride. */
     private PadGeometry padGeometry(int h, int w, int oh, int ow, int xPix) {
-        boolean inPlace = inPlace(h, w, oh, ow, rowTiles(ow, xPix != 0));
+        boolean row = rowTiles(ow, xPix != 0);
+        boolean inPlace = inPlace(h, w, oh, ow, row);
         int pix = xPix == 0 ? 0 : inPlace ? xPix : cin;
         PadGeometry g = pix == 0 ? padGeometry : padGeometryCl;
         if (g != null && g.h() == h && g.w() == w && g.oh() == oh && g.ow() == ow && g.pix() == pix) return g;
@@ -477,15 +480,62 @@ final class ConvKernel implements Kernel {
             hp = (oh - 1) * sh + (kh - 1) * dh + 1;
             wp = (ow - 1) * sw + (kw - 1) * dw + 1;
         }
+        // K in tap-major order (see packedT): kk = (y * kw + x) * cin + ci
         int[] koff = new int[k];
-        for (int i = 0; i < k; i++) koff[i] = pix == 0 ? kc[i] * hp * wp + ky[i] * wp + kx[i] : (ky[i] * wp + kx[i]) * pix + kc[i];
-        // per output pixel, its window origin in the (padded) image; whole tiles (of up to MT), the
-        // pixels past the end pointing at pixel 0 (computed, never stored)
-        int[] poff = new int[oh * ow + MT];
-        for (int q = 0; q < oh * ow; q++) poff[q] = (q / ow * sh * wp + q % ow * sw) * Math.max(pix, 1);
-        g = new PadGeometry(h, w, oh, ow, pix, inPlace, hp, wp, koff, poff);
+        for (int kk = 0; kk < k; kk++) {
+            int tap = kk / cin, ci = kk % cin, y = tap / kw * dh, x = tap % kw * dw;
+            koff[kk] = pix == 0 ? ci * hp * wp + y * wp + x : (y * wp + x) * pix + ci;
+        }
+        // Tile order of the output pixels: row-major, or column-major for padded 1xN convs, so that
+        // a tile's pixels share their columns and with them the taps that fall inside the input.
+        int p = oh * ow;
+        boolean columns = !inPlace && kh == 1 && kw > 1 && !row;
+        int[] opix = null;
+        if (columns) {
+            opix = new int[p];
+            for (int q = 0; q < p; q++) opix[q] = q % oh * ow + q / oh;
+        }
+        // per tile-order pixel, its window origin in the (padded) image; whole tiles (of up to MT),
+        // the pixels past the end pointing at pixel 0 (computed, never stored)
+        int[] poff = new int[p + MT];
+        for (int q = 0; q < p; q++) {
+            int o = opix == null ? q : opix[q];
+            poff[q] = (o / ow * sh * wp + o % ow * sw) * Math.max(pix, 1);
+        }
+        g = new PadGeometry(h, w, oh, ow, pix, inPlace, hp, wp, koff, poff, opix, row ? null : tapRanges(h, w, oh, ow, opix));
         if (pix == 0) padGeometry = g; else padGeometryCl = g;
         return g;
+    }
+
+    /**
+     * Per pixel tile of {@link #tilePixels} pixels (in tile order {@code opix}), the range [k0, k1)
+     * of tap-major K that holds every tap some pixel of the tile reads inside the input: the taps
+     * left out read only zero padding for all of the tile's pixels. The range covers the union of
+     * the pixels' valid (ky, kx) rectangles: exact for 1xN and Nx1 kernels, whole kernel rows for
+     * 2-D ones. A 7x7 map's 1x7 and 7x1 convs skip 21% of their multiply-adds this way.
+     */
+    private int[] tapRanges(int h, int w, int oh, int ow, int[] opix) {
+        int p = oh * ow, mt = tilePixels(p), tiles = (p + mt - 1) / mt;
+        int[] r = new int[2 * tiles];
+        for (int t = 0; t < tiles; t++) {
+            int y0 = kh, y1 = 0, x0 = kw, x1 = 0;
+            for (int q = t * mt; q < Math.min(p, (t + 1) * mt); q++) {
+                int o = opix == null ? q : opix[q];
+                int iy = o / ow * sh - pt, ix = o % ow * sw - pl;
+                // taps with 0 <= iy + ky*dh < h (likewise x)
+                int a = Math.max(0, Math.ceilDiv(-iy, dh)), b = Math.min(kh, Math.ceilDiv(h - iy, dh));
+                int c = Math.max(0, Math.ceilDiv(-ix, dw)), d = Math.min(kw, Math.ceilDiv(w - ix, dw));
+                if (a >= b || c >= d) continue; // this pixel reads padding only: its output is the bias
+                y0 = Math.min(y0, a);
+                y1 = Math.max(y1, b);
+                x0 = Math.min(x0, c);
+                x1 = Math.max(x1, d);
+            }
+            if (y0 >= y1) continue; // [0, 0): the whole tile is bias only
+            r[2 * t] = (y0 * kw + x0) * cin;
+            r[2 * t + 1] = ((y1 - 1) * kw + x1) * cin;
+        }
+        return r;
     }
 
     private int perTaskT(int h, int w, int oh, int ow) {
@@ -582,9 +632,14 @@ final class ConvKernel implements Kernel {
             int panelsT = (cout + nrl - 1) / nrl;
             float[] w = weightArray();
             t = new float[Math.multiplyExact(panelsT * nrl, k)];
+            // K tap-major (kk = tap * cin + ci, the weights are [cout][cin][taps]): a tap's channels
+            // are contiguous, so a tile can skip the taps that read only padding (tapRanges)
+            int taps = kh * kw;
             for (int co = 0; co < cout; co++) {
                 int pn = co / nrl, j = co % nrl;
-                for (int i = 0; i < k; i++) t[(pn * k + i) * nrl + j] = w[co * k + i];
+                for (int ci = 0; ci < cin; ci++) {
+                    for (int tap = 0; tap < taps; tap++) t[(pn * k + tap * cin + ci) * nrl + j] = w[co * k + ci * taps + tap];
+                }
             }
             packedT = t;
             return t;
@@ -657,23 +712,25 @@ final class ConvKernel implements Kernel {
                              int epilogue, Geometry g, int oImg, int rImg) {
         int nrl = cvec * L, co0 = c * nrl;
         int[] poff = pg.poff(), koff = pg.koff();
+        int tile = p0 / mt, k0 = pg.kRange()[2 * tile], k1 = pg.kRange()[2 * tile + 1], wOff = (c * k + k0) * nrl;
         // accumulators start from the bias. One pass over the whole K: blocking K so that a
         // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
         // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
         if (cvec == NRW && mt == 5) {
-            tileT5x4(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4],
-                    wt, c * k * nrl, biasT, co0, scratch, sOff);
+            tileT5x4(src, base, koff, k0, k1, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4],
+                    wt, wOff, biasT, co0, scratch, sOff);
         } else if (cvec == NRW) {
-            tileT6x4(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                    wt, c * k * nrl, biasT, co0, scratch, sOff);
+            tileT6x4(src, base, koff, k0, k1, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
+                    wt, wOff, biasT, co0, scratch, sOff);
         } else {
-            tileT6x2(src, base, koff, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                    wt, c * k * nrl, biasT, co0, scratch, sOff);
+            tileT6x2(src, base, koff, k0, k1, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
+                    wt, wOff, biasT, co0, scratch, sOff);
         }
         int channels = Math.min(nrl, cout - co0), valid = Math.min(mt, g.p() - p0);
-        if (epilogue == 0) epilogueT(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
-        else if (epilogue == 1) epilogueC(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
-        else epilogueS(scratch, sOff, co0, channels, p0, valid, g, oImg, rImg);
+        int[] opix = pg.opix();
+        if (epilogue == 0) epilogueT(scratch, sOff, co0, channels, p0, valid, opix, g, oImg, rImg);
+        else if (epilogue == 1) epilogueC(scratch, sOff, co0, channels, p0, valid, opix, g, oImg, rImg);
+        else epilogueS(scratch, sOff, co0, channels, p0, valid, opix, g, oImg, rImg);
     }
 
     /** Zero-padded copy of one image: rows/columns some window touches, [cin][hp][wp]. */
@@ -718,11 +775,11 @@ final class ConvKernel implements Kernel {
     }
 
     /**
-     * MT(=6) pixels x NR(=2) channel vectors over the whole K: pixel i of channel-plane k at
-     * {@code x[base + koff[k] + oi]}; the accumulators start from {@code bias[bOff ..]} and are
-     * stored to the tile buffer (row stride NR*L).
+     * MT(=6) pixels x NR(=2) channel vectors over K range [k0, k1) (weights from {@code wt[wOff]},
+     * the panel's row k0): pixel i of k at {@code x[base + koff[k] + oi]}; the accumulators start
+     * from {@code bias[bOff ..]} and are stored to the tile buffer (row stride NR*L).
      */
-    private void tileT6x2(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4, int o5,
+    private void tileT6x2(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4, int o5,
                           float[] wt, int wOff, float[] bias, int bOff, float[] tile, int tOff) {
         FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
         FloatVector c00 = b0, c01 = b1;
@@ -731,7 +788,7 @@ final class ConvKernel implements Kernel {
         FloatVector c30 = b0, c31 = b1;
         FloatVector c40 = b0, c41 = b1;
         FloatVector c50 = b0, c51 = b1;
-        for (int kk = 0, wi = wOff; kk < k; kk++, wi += 2 * L) {
+        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += 2 * L) {
             int b = base + koff[kk];
             FloatVector w0 = FloatVector.fromArray(S, wt, wi);
             FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
@@ -769,7 +826,7 @@ final class ConvKernel implements Kernel {
     }
 
     /** MT(=6) pixels x NRW(=4) channel vectors: {@link #tileT6x2} with twice the channels per broadcast. */
-    private void tileT6x4(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4, int o5,
+    private void tileT6x4(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4, int o5,
                           float[] wt, int wOff, float[] bias, int bOff, float[] tile, int tOff) {
         int r = NRW * L;
         FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
@@ -786,7 +843,7 @@ final class ConvKernel implements Kernel {
         FloatVector c42 = b2, c43 = b3;
         FloatVector c50 = b0, c51 = b1;
         FloatVector c52 = b2, c53 = b3;
-        for (int kk = 0, wi = wOff; kk < k; kk++, wi += r) {
+        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
             int b = base + koff[kk];
             FloatVector w0 = FloatVector.fromArray(S, wt, wi);
             FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
@@ -955,11 +1012,11 @@ final class ConvKernel implements Kernel {
             int len = Math.min(RT - i, ow - ox);
             int q = oy * ow + ox;
             if (epilogue == 1) {
-                epilogueC(tile, tOff + i * nrl, co0, channels, q, len, g, oImg, rImg);
+                epilogueC(tile, tOff + i * nrl, co0, channels, q, len, null, g, oImg, rImg);
                 i += len;
                 continue;
             } else if (epilogue == 2) {
-                epilogueS(tile, tOff + i * nrl, co0, channels, q, len, g, oImg, rImg);
+                epilogueS(tile, tOff + i * nrl, co0, channels, q, len, null, g, oImg, rImg);
                 i += len;
                 continue;
             }
@@ -977,7 +1034,7 @@ final class ConvKernel implements Kernel {
     }
 
     /** 5 pixels x NRW(=4) channel vectors: {@link #tileT6x4} less its last row, for pixel counts that 6 leaves ragged (7x7, 3x3). */
-    private void tileT5x4(float[] x, int base, int[] koff, int o0, int o1, int o2, int o3, int o4,
+    private void tileT5x4(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4,
                           float[] wt, int wOff, float[] bias, int bOff, float[] tile, int tOff) {
         int r = NRW * L;
         FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
@@ -992,7 +1049,7 @@ final class ConvKernel implements Kernel {
         FloatVector c32 = b2, c33 = b3;
         FloatVector c40 = b0, c41 = b1;
         FloatVector c42 = b2, c43 = b3;
-        for (int kk = 0, wi = wOff; kk < k; kk++, wi += r) {
+        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
             int b = base + koff[kk];
             FloatVector w0 = FloatVector.fromArray(S, wt, wi);
             FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
@@ -1050,10 +1107,22 @@ final class ConvKernel implements Kernel {
      * Transposing epilogue: tile[pixel][channel] (bias already in) -> out[channel][pixel], with
      * residual and ReLU; full tiles (6 or 5 pixels) unrolled (this runs once per output element, scalar).
      */
-    private void epilogueT(float[] tile, int tOff, int co0, int channels, int p0, int valid, Geometry g, int oImg, int rImg) {
+    private void epilogueT(float[] tile, int tOff, int co0, int channels, int p0, int valid, int[] opix, Geometry g, int oImg, int rImg) {
         int p = g.p();
         float[] oa = g.oa(), ra = g.ra();
         int nrl = cvec * L;
+        if (opix != null) { // column-major tile order
+            for (int i = 0; i < valid; i++) {
+                int q = opix[p0 + i];
+                for (int c = 0; c < channels; c++) {
+                    float v = tile[tOff + i * nrl + c];
+                    if (residual) v += ra[rImg + (co0 + c) * p + q];
+                    if (relu) v = Math.max(v, 0f);
+                    oa[oImg + (co0 + c) * p + q] = v;
+                }
+            }
+            return;
+        }
         if (valid == MT) {
             for (int c = 0; c < channels; c++) {
                 int t = tOff + c, o = oImg + (co0 + c) * p + p0;
@@ -1128,12 +1197,13 @@ final class ConvKernel implements Kernel {
      * Channels-last epilogue: tile[pixel][channel] (bias already in) -> out[pixel][channel], residual
      * (channels-last too) and ReLU, whole vectors and a scalar tail of channels.
      */
-    private void epilogueC(float[] tile, int tOff, int co0, int channels, int p0, int valid, Geometry g, int oImg, int rImg) {
+    private void epilogueC(float[] tile, int tOff, int co0, int channels, int p0, int valid, int[] opix, Geometry g, int oImg, int rImg) {
         float[] oa = g.oa(), ra = g.ra();
         int nrl = cvec * L, oPix = g.oPix(), rPix = g.rPix();
         int full = Simd.loopBound(channels);
         for (int i = 0; i < valid; i++) {
-            int t = tOff + i * nrl, o = oImg + (p0 + i) * oPix + co0, r = rImg + (p0 + i) * rPix + co0;
+            int q = opix == null ? p0 + i : opix[p0 + i];
+            int t = tOff + i * nrl, o = oImg + q * oPix + co0, r = rImg + q * rPix + co0;
             int c = 0;
             for (; c < full; c += L) {
                 FloatVector v = FloatVector.fromArray(S, tile, t + c);
@@ -1151,15 +1221,16 @@ final class ConvKernel implements Kernel {
     }
 
     /** Epilogue for an output and residual in different layouts (the executor avoids it; kept correct, scalar). */
-    private void epilogueS(float[] tile, int tOff, int co0, int channels, int p0, int valid, Geometry g, int oImg, int rImg) {
+    private void epilogueS(float[] tile, int tOff, int co0, int channels, int p0, int valid, int[] opix, Geometry g, int oImg, int rImg) {
         float[] oa = g.oa(), ra = g.ra();
         int nrl = cvec * L;
         for (int i = 0; i < valid; i++) {
+            int q = opix == null ? p0 + i : opix[p0 + i];
             for (int c = 0; c < channels; c++) {
                 float v = tile[tOff + i * nrl + c];
-                if (residual) v += ra[rImg + g.rIndex(co0 + c, p0 + i)];
+                if (residual) v += ra[rImg + g.rIndex(co0 + c, q)];
                 if (relu) v = Math.max(v, 0f);
-                oa[oImg + g.oIndex(co0 + c, p0 + i)] = v;
+                oa[oImg + g.oIndex(co0 + c, q)] = v;
             }
         }
     }

@@ -80,6 +80,12 @@ public class SimdConvTest {
         c.add(new Case("3x3 s2 cin7 16x16 cout40 b2 sliced (input read in place, last row/column unused)", 2, 7, 16, 16, 40, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, R, false, true));
         c.add(new Case("3x3 dilation 2 cin4 11x12 cout36 (in place, dilated)", 1, 4, 11, 12, 36, 3, 3, 1, 1, 0, 0, 0, 0, 2, 2, true, N, false, false));
         c.add(new Case("3x3 s2 cin3 23x23 cout32 b3 (stem-like)", 3, 3, 23, 23, 32, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, R, false, false));
+        // tap ranges (padded taps skipped per tile): column-major 1xN tiles with residual and slices,
+        // pixels whose window holds padding only, dilated and strided 1xN windows, a 3x3 with rows skipped
+        c.add(new Case("1x7 cin20 7x7 cout66 pad(0,3) residual relu b2 sliced (column tiles)", 2, 20, 7, 7, 66, 1, 7, 1, 1, 0, 3, 0, 3, 1, 1, true, R, true, true));
+        c.add(new Case("3x3 pad3 cin5 2x3 cout9 (pixels reading padding only)", 1, 5, 2, 3, 9, 3, 3, 1, 1, 3, 3, 3, 3, 1, 1, true, N, false, false));
+        c.add(new Case("1x5 stride(1,2) dilation(1,2) pad(0,4) cin6 5x9 cout17 b2", 2, 6, 5, 9, 17, 1, 5, 1, 2, 0, 4, 0, 4, 1, 2, true, R, false, false));
+        c.add(new Case("5x1 pad(4,0) cin9 6x4 cout33 residual (rows reading padding only)", 1, 9, 6, 4, 33, 5, 1, 1, 1, 4, 0, 4, 0, 1, 1, true, N, true, false));
         return c.stream();
     }
 

@@ -132,6 +132,11 @@ class SimdOpsTest {
         Tensor nan = r(1, 2, 7, 7);
         nan.array()[10] = Float.NaN;
         check(MaxPool2d.of(3, 2), EXACT, 0, nan);
+        // NaN in the four-vector channel blocks (channels-last paths), first, inner and last window positions
+        Tensor nanWide = r(2, 70, 9, 9);
+        for (int i : new int[] {0, 81 * 3 + 10, 81 * 17 + 40, 81 * 64 + 80, 81 * 69 + 44, 81 * 70 + 81 * 33 + 20}) nanWide.array()[i] = Float.NaN;
+        check(MaxPool2d.of(3, 2), EXACT, 0, nanWide);
+        check(new MaxPool2d(3, 3, 1, 1, 1, 1, 1, 1, false), EXACT, 0, nanWide);
         // all-negative input with padding: padding must not win
         Tensor neg = r(1, 2, 6, 6);
         for (int i = 0; i < neg.size(); i++) neg.array()[i] = -1 - Math.abs(neg.array()[i]);

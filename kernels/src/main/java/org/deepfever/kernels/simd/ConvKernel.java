@@ -62,9 +62,12 @@ final class ConvKernel implements Kernel {
      * pixels ({@code -Dfever.conv.directSmallP=N} for experiments). 256 takes in 15x15 (225): the
      * Block35 stage then runs channel-vector and its buffers go channels-last; measured against 100,
      * full model, three alternations: batch 8 1 thread p10 176.3-177.1 vs 179.1-181.4 ms, batch 1
-     * 22.6-23.2 vs 23.1-23.4 ms, 2 threads within noise.
+     * 22.6-23.2 vs 23.1-23.4 ms, 2 threads within noise. 1200 takes in 33x33 (1089): conv2d_3b is
+     * slower that way (batch 8: 1.29 -> 1.50 ms) but lets maxpool_3a read and write channels-last
+     * (1.62 -> 0.84 ms) and conv2d_4a read it in place; full model, two alternations: batch 8 1
+     * thread p10 165.9-166.6 vs 166.8-167.7 ms, batch 1 21.7-21.9 vs 21.9-22.0 ms.
      */
-    static final int DIRECT_SMALL_P = Integer.getInteger("fever.conv.directSmallP", 256);
+    static final int DIRECT_SMALL_P = Integer.getInteger("fever.conv.directSmallP", 1200);
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
     /**

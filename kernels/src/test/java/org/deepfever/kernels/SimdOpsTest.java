@@ -76,6 +76,10 @@ class SimdOpsTest {
         check(new Relu(), EXACT, 0, r(2, 7, 5, 3));
         check(new Relu(), EXACT, 0, r(3, 33));
         check(new Relu(), EXACT, 0, r(2, 32, 33, 33)); // large enough to run multi-threaded
+        Tensor nan = r(2, 40); // NaN stays NaN, in the vector part and the tail
+        nan.array()[3] = Float.NaN;
+        nan.array()[79] = Float.NaN;
+        check(new Relu(), EXACT, 0, nan);
     }
 
     @Test

@@ -21,7 +21,7 @@ public final class ReferenceBackend implements Backend {
         return switch (op) {
             case Conv2d c -> conv(c);
             case BatchNorm b -> batchNorm(b);
-            case Relu r -> unary(x -> x > 0f ? x : 0f);
+            case Relu r -> unary(x -> x < 0f ? 0f : x); // NaN stays NaN, as in PyTorch
             case Sigmoid s -> unary(x -> (float) (1.0 / (1.0 + Math.exp(-(double) x))));
             case Clip c -> unary(x -> Math.min(Math.max(x, c.min()), c.max()));
             case Identity i -> unary(x -> x);

@@ -1211,7 +1211,7 @@ final class ConvKernel implements Kernel {
             for (; c < full; c += L) {
                 FloatVector v = FloatVector.fromArray(S, tile, t + c);
                 if (residual) v = v.add(FloatVector.fromArray(S, ra, r + c));
-                if (relu) v = v.max(0f);
+                if (relu) v = Simd.relu(v);
                 v.intoArray(oa, o + c);
             }
             for (; c < channels; c++) {
@@ -1329,7 +1329,7 @@ final class ConvKernel implements Kernel {
             for (; j < full; j += L) {
                 FloatVector v = FloatVector.fromArray(S, tile, t + j).add(bv);
                 if (residual) v = v.add(FloatVector.fromArray(S, ra, q + j));
-                if (relu) v = v.max(0f);
+                if (relu) v = Simd.relu(v);
                 v.intoArray(oa, o + j);
             }
             for (; j < valid; j++) {

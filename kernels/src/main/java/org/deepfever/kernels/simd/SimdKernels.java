@@ -68,7 +68,7 @@ final class SimdKernels {
                 int xo = blockOffset(x, b), oo = blockOffset(out, b);
                 int i = from;
                 for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-                    FloatVector.fromArray(S, xa, xo + i).max(0f).intoArray(oa, oo + i);
+                    Simd.relu(FloatVector.fromArray(S, xa, xo + i)).intoArray(oa, oo + i);
                 }
                 for (; i < to; i++) oa[oo + i] = Math.max(xa[xo + i], 0f);
             });
@@ -102,7 +102,7 @@ final class SimdKernels {
                 int i = from;
                 for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
                     FloatVector v = FloatVector.fromArray(S, ya, yo + i).fma(FloatVector.broadcast(S, scale), FloatVector.fromArray(S, xa, xo + i));
-                    if (relu) v = v.max(0f);
+                    if (relu) v = Simd.relu(v);
                     v.intoArray(oa, oo + i);
                 }
                 for (; i < to; i++) {

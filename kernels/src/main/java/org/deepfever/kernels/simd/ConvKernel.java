@@ -85,10 +85,6 @@ final class ConvKernel implements Kernel {
     static final int NRW = 4;
     /** Floats of the per-task tile buffer (raw accumulators of one tile, either orientation). */
     static final int TILE = Math.max(MR * NR, MT * NRW) * L;
-    /** Pixels per row tile ({@link #tileR12x2}): 12 consecutive pixels of the padded-width grid, 2 channel vectors. */
-    static final int RT = 12;
-    /** Row tiles on in the automatic choice (experiments: {@code -Dfever.conv.rowTiles=false}). */
-    static final boolean ROW_TILES = Boolean.parseBoolean(System.getProperty("fever.conv.rowTiles", "true"));
 
     /** Lane indexes 0, 2, 4, ... into two concatenated vectors: their even lanes (stride-2 im2col). */
     private static final FloatVector EVEN_LANES = Simd.SCALAR ? null : FloatVector.fromArray(S, evenIndexes(), 0);
@@ -107,7 +103,7 @@ final class ConvKernel implements Kernel {
     static final int SMALL_K = Integer.getInteger("fever.conv.smallK", 32);
 
     private final Conv2d op;
-    /** -1: choose per call; 0: always pixel-vector; 1: always channel-vector; 2: always channel-vector, wide panels; 3: always channel-vector, row tiles wherever they apply (tests, experiments). */
+    /** -1: choose per call; 0: always pixel-vector; 1: always channel-vector; 2: always channel-vector, wide panels (tests, experiments). */
     private final int orientation;
     /** Multiply-adds per call below which the call runs on one thread. */
     private final long parallelMinMacs;
@@ -138,7 +134,7 @@ final class ConvKernel implements Kernel {
 
     /**
      * {@code orientation}: -1 choose per call, 0 always pixel-vector, 1 always channel-vector
-     * (2: wide panels, 3: row tiles wherever they apply);
+     * (2: wide panels);
      * {@code parallelMinMacs}: calls with fewer multiply-adds run on one thread.
      */
     ConvKernel(Conv2d c, int orientation, long parallelMinMacs) {
@@ -253,17 +249,14 @@ final class ConvKernel implements Kernel {
         // Plan time: pack the weights for the orientation this shape will use, so the first run does not.
         if (channelVectors(p)) packedT(); else packedA();
         if (channelVectors(p)) {
-            // tasks: the most of the two tilings (row tiles are off for a channels-last input)
-            int t = threadsFor(output.dim(0), p, threads);
-            long tasks = Math.max(splitT(output.dim(0), output.dim(2), output.dim(3), t, false).tasks(),
-                    splitT(output.dim(0), output.dim(2), output.dim(3), t, rowTiles(output.dim(3), false)).tasks());
+            long tasks = splitT(output.dim(0), output.dim(2), output.dim(3), threadsFor(output.dim(0), p, threads)).tasks();
             return tasks * perTaskT(inputs[0].dim(2), inputs[0].dim(3), output.dim(2), output.dim(3));
         }
         Split s = split(output.dim(0), p, threadsFor(output.dim(0), p, threads));
         return (long) s.tasks() * s.perTask();
     }
 
-    /** Channel-vector calls handle channels-last tensors (row tiles are then not used for a channels-last input). */
+    /** Channel-vector calls handle channels-last tensors. */
     private boolean handlesChannelsLast(Shape output) {
         return !Simd.SCALAR && channelVectors(output.dim(2) * output.dim(3));
     }
@@ -457,21 +450,19 @@ final class ConvKernel implements Kernel {
      * Whether the channel-vector orientation reads the input itself rather than a zero-padded copy:
      * 1x1 convs, and convs without top/left padding whose windows all lie inside the input (the
      * unpadded 3x3 and stride-2 convs of the stem and the reductions, whose copy was the input
-     * again). Row tiles step along the row pitch of the grid they were cut from, so with them the
-     * windows must reach exactly the input's width.
+     * again).
      */
-    private boolean inPlace(int h, int w, int oh, int ow, boolean row) {
+    private boolean inPlace(int h, int w, int oh, int ow) {
         if (direct) return true;
         int th = (oh - 1) * sh + (kh - 1) * dh + 1, tw = (ow - 1) * sw + (kw - 1) * dw + 1;
-        return IN_PLACE && pt == 0 && pl == 0 && th <= h && tw <= w && (!row || tw == w);
+        return IN_PLACE && pt == 0 && pl == 0 && th <= h && tw <= w;
     }
 
     private PadGeometry padGeometry(int h, int w, int oh, int ow) { return padGeometry(h, w, oh, ow, 0); }
 
     /** {@code xPix}: 0 for an NCHW input, else the channels-last input's pixel stride. */
     private PadGeometry padGeometry(int h, int w, int oh, int ow, int xPix) {
-        boolean row = rowTiles(ow, xPix != 0);
-        boolean inPlace = inPlace(h, w, oh, ow, row);
+        boolean inPlace = inPlace(h, w, oh, ow);
         int pix = xPix == 0 ? 0 : inPlace ? xPix : cin;
         PadGeometry g = pix == 0 ? padGeometry : padGeometryCl;
         if (g != null && g.h() == h && g.w() == w && g.oh() == oh && g.ow() == ow && g.pix() == pix) return g;
@@ -492,7 +483,7 @@ final class ConvKernel implements Kernel {
         // Tile order of the output pixels: row-major, or column-major for padded 1xN convs, so that
         // a tile's pixels share their columns and with them the taps that fall inside the input.
         int p = oh * ow;
-        boolean columns = !inPlace && kh == 1 && kw > 1 && !row;
+        boolean columns = !inPlace && kh == 1 && kw > 1;
         int[] opix = null;
         if (columns) {
             opix = new int[p];
@@ -505,7 +496,7 @@ final class ConvKernel implements Kernel {
             int o = opix == null ? q : opix[q];
             poff[q] = (o / ow * sh * wp + o % ow * sw) * Math.max(pix, 1);
         }
-        g = new PadGeometry(h, w, oh, ow, pix, inPlace, hp, wp, koff, poff, opix, row ? null : tapRanges(h, w, oh, ow, opix));
+        g = new PadGeometry(h, w, oh, ow, pix, inPlace, hp, wp, koff, poff, opix, tapRanges(h, w, oh, ow, opix));
         if (pix == 0) padGeometry = g; else padGeometryCl = g;
         return g;
     }
@@ -542,8 +533,7 @@ final class ConvKernel implements Kernel {
     }
 
     private int perTaskT(int h, int w, int oh, int ow) {
-        // row tiles read up to RT - 1 floats past the padded planes (for pixels that are discarded)
-        return TILE + (direct ? 0 : cin * padGeometry(h, w, oh, ow).plane() + RT);
+        return TILE + (direct ? 0 : cin * padGeometry(h, w, oh, ow).plane());
     }
 
     /**
@@ -559,28 +549,8 @@ final class ConvKernel implements Kernel {
      * Pixels per channel-vector tile: MT, or 5 with wide panels when that wastes clearly fewer
      * tile slots (49 pixels: 10 tiles of 5 instead of 9 of 6; 9 pixels: 2 of 5 instead of 2 of 6).
      */
-    /**
-     * Whether the channel-vector orientation runs in row tiles ({@link #tileR12x2}): stride 1 convs
-     * that need the padded copy, with 2-vector panels, whose padded width wastes at most 10% on
-     * discarded columns. Tile pixels are then consecutive in the padded-width grid, so one base
-     * offset serves all 12 (and the JIT merges their bounds checks). Measured: conv2d_2a (32->32
-     * 3x3 at 67x67) about 3% faster than 6x2 tiles; a stride-2 variant (the padded copy split into
-     * 4 phase planes) gave conv2d_1a nothing measurable, so it is not kept.
-     */
-    private boolean rowTiles(int ow, boolean channelsLastInput) {
-        if (Simd.SCALAR || channelsLastInput || direct || sh != 1 || sw != 1 || cvec != NR) return false;
-        if (orientation == 3) return true;
-        if (orientation != -1 || !ROW_TILES) return false;
-        int wp = ow + (kw - 1) * dw;
-        return (wp - ow) * 10 <= wp;
-    }
-
     /** Pixel tiles per image of the channel-vector orientation. */
-    private int tileCount(int oh, int ow, boolean row) {
-        if (row) {
-            int wp = ow + (kw - 1) * dw;
-            return ((oh - 1) * wp + ow + RT - 1) / RT;
-        }
+    private int tileCount(int oh, int ow) {
         int mt = tilePixels(oh * ow);
         return (oh * ow + mt - 1) / mt;
     }
@@ -591,9 +561,9 @@ final class ConvKernel implements Kernel {
         return waste6 - waste5 > 0.05 * p ? 5 : MT;
     }
 
-    private SplitT splitT(int n, int oh, int ow, int threads, boolean row) {
+    private SplitT splitT(int n, int oh, int ow, int threads) {
         int panelsT = (cout + cvec * L - 1) / (cvec * L);
-        int tiles = tileCount(oh, ow, row);
+        int tiles = tileCount(oh, ow);
         int want = threads / gcd(n, threads);
         return new SplitT(n, Math.min(want, panelsT * tiles));
     }
@@ -653,8 +623,7 @@ final class ConvKernel implements Kernel {
         int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3), p = oh * ow;
         int xPix = pixelStrideOf(x);
         PadGeometry pg = padGeometry(h, w, oh, ow, xPix);
-        boolean row = rowTiles(ow, xPix != 0);
-        SplitT s = splitT(n, oh, ow, threadsFor(n, p, ctx.pool().threads()), row);
+        SplitT s = splitT(n, oh, ow, threadsFor(n, p, ctx.pool().threads()));
         int perTask = perTaskT(h, w, oh, ow);
         float[] scratch = ctx.scratch();
         if ((long) s.tasks() * perTask > scratch.length) {
@@ -664,7 +633,7 @@ final class ConvKernel implements Kernel {
         int nrl = cvec * L;
         int panelsT = (cout + nrl - 1) / nrl;
         int mt = tilePixels(p);
-        int tiles = tileCount(oh, ow, row);
+        int tiles = tileCount(oh, ow);
         Geometry g = geometry(x, res, out);
         // epilogue by layouts: 0 NCHW out (transpose), 1 channels-last out and residual (vectors), 2 mixed (scalar)
         int epilogue = g.oPix() == 0 && (res == null || g.rPix() == 0) ? 0 : g.oPix() != 0 && (res == null || g.rPix() != 0) ? 1 : 2;
@@ -677,9 +646,7 @@ final class ConvKernel implements Kernel {
             int xImg = g.xOff() + img * g.xBatch();
             float[] src;
             int base;
-            // in place; row tiles also read up to RT - 1 floats past the planes (discarded pixels),
-            // which must then still lie inside the array
-            if (pg.inPlace() && (!row || xImg + cin * pg.plane() + RT <= g.xa().length)) {
+            if (pg.inPlace()) {
                 src = g.xa();
                 base = xImg;
             } else {
@@ -687,21 +654,9 @@ final class ConvKernel implements Kernel {
                 base = sOff + TILE;
                 if (xPix == 0) padCopy(g.xa(), xImg, h, w, pg, scratch, base);
                 else padCopyChannelsLast(g.xa(), xImg, xPix, h, w, pg, scratch, base);
-                int end = base + cin * pg.plane();
-                java.util.Arrays.fill(scratch, end, end + RT, 0f);
             }
             int oImg = g.oOff() + img * g.oBatch();
             int rImg = g.rOff() + img * g.rBatch();
-            if (row) {
-                int[] koff = pg.koff();
-                int wpad = pg.wp();
-                for (int u = u0; u < u1; u++) {
-                    int c = u / tiles, v0 = (u - c * tiles) * RT;
-                    tileR12x2(src, base + v0, koff, wt, c * k * nrl, biasT, c * nrl, scratch, sOff);
-                    epilogueR(scratch, sOff, c * nrl, Math.min(nrl, cout - c * nrl), v0, wpad, g, oImg, rImg, epilogue);
-                }
-                return;
-            }
             for (int c = u0 / tiles, cEnd = (u1 - 1) / tiles; c <= cEnd; c++) {
                 for (int q = Math.max(u0 - c * tiles, 0), q1 = Math.min(u1 - c * tiles, tiles); q < q1; q++) {
                     channelTile(src, base, pg, wt, c, q * mt, mt, scratch, sOff, epilogue, g, oImg, rImg);
@@ -907,133 +862,6 @@ final class ConvKernel implements Kernel {
         c51.intoArray(tile, tOff + 5 * r + L);
         c52.intoArray(tile, tOff + 5 * r + 2 * L);
         c53.intoArray(tile, tOff + 5 * r + 3 * L);
-    }
-    /**
-     * Row tile: RT(=12) consecutive pixels of the padded-width grid x NR(=2) channel vectors over the
-     * whole K, pixel i of channel-plane k at {@code x[b + koff[k] + i]}; accumulators start from the
-     * bias and are stored to the tile buffer (row stride NR*L). Branch-free.
-     */
-    private void tileR12x2(float[] x, int b, int[] koff, float[] wt, int wOff, float[] bias, int co0, float[] tile, int tOff) {
-        FloatVector bv0 = FloatVector.fromArray(S, bias, co0), bv1 = FloatVector.fromArray(S, bias, co0 + L);
-        FloatVector c0a = bv0, c0b = bv1;
-        FloatVector c1a = bv0, c1b = bv1;
-        FloatVector c2a = bv0, c2b = bv1;
-        FloatVector c3a = bv0, c3b = bv1;
-        FloatVector c4a = bv0, c4b = bv1;
-        FloatVector c5a = bv0, c5b = bv1;
-        FloatVector c6a = bv0, c6b = bv1;
-        FloatVector c7a = bv0, c7b = bv1;
-        FloatVector c8a = bv0, c8b = bv1;
-        FloatVector c9a = bv0, c9b = bv1;
-        FloatVector c10a = bv0, c10b = bv1;
-        FloatVector c11a = bv0, c11b = bv1;
-        for (int kk = 0, wi = wOff; kk < k; kk++, wi += 2 * L) {
-            int o = b + koff[kk];
-            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
-            FloatVector a = FloatVector.broadcast(S, x[o + 0]);
-            c0a = a.fma(w0, c0a);
-            c0b = a.fma(w1, c0b);
-            a = FloatVector.broadcast(S, x[o + 1]);
-            c1a = a.fma(w0, c1a);
-            c1b = a.fma(w1, c1b);
-            a = FloatVector.broadcast(S, x[o + 2]);
-            c2a = a.fma(w0, c2a);
-            c2b = a.fma(w1, c2b);
-            a = FloatVector.broadcast(S, x[o + 3]);
-            c3a = a.fma(w0, c3a);
-            c3b = a.fma(w1, c3b);
-            a = FloatVector.broadcast(S, x[o + 4]);
-            c4a = a.fma(w0, c4a);
-            c4b = a.fma(w1, c4b);
-            a = FloatVector.broadcast(S, x[o + 5]);
-            c5a = a.fma(w0, c5a);
-            c5b = a.fma(w1, c5b);
-            a = FloatVector.broadcast(S, x[o + 6]);
-            c6a = a.fma(w0, c6a);
-            c6b = a.fma(w1, c6b);
-            a = FloatVector.broadcast(S, x[o + 7]);
-            c7a = a.fma(w0, c7a);
-            c7b = a.fma(w1, c7b);
-            a = FloatVector.broadcast(S, x[o + 8]);
-            c8a = a.fma(w0, c8a);
-            c8b = a.fma(w1, c8b);
-            a = FloatVector.broadcast(S, x[o + 9]);
-            c9a = a.fma(w0, c9a);
-            c9b = a.fma(w1, c9b);
-            a = FloatVector.broadcast(S, x[o + 10]);
-            c10a = a.fma(w0, c10a);
-            c10b = a.fma(w1, c10b);
-            a = FloatVector.broadcast(S, x[o + 11]);
-            c11a = a.fma(w0, c11a);
-            c11b = a.fma(w1, c11b);
-        }
-        c0a.intoArray(tile, tOff + 0 * L);
-        c0b.intoArray(tile, tOff + 1 * L);
-        c1a.intoArray(tile, tOff + 2 * L);
-        c1b.intoArray(tile, tOff + 3 * L);
-        c2a.intoArray(tile, tOff + 4 * L);
-        c2b.intoArray(tile, tOff + 5 * L);
-        c3a.intoArray(tile, tOff + 6 * L);
-        c3b.intoArray(tile, tOff + 7 * L);
-        c4a.intoArray(tile, tOff + 8 * L);
-        c4b.intoArray(tile, tOff + 9 * L);
-        c5a.intoArray(tile, tOff + 10 * L);
-        c5b.intoArray(tile, tOff + 11 * L);
-        c6a.intoArray(tile, tOff + 12 * L);
-        c6b.intoArray(tile, tOff + 13 * L);
-        c7a.intoArray(tile, tOff + 14 * L);
-        c7b.intoArray(tile, tOff + 15 * L);
-        c8a.intoArray(tile, tOff + 16 * L);
-        c8b.intoArray(tile, tOff + 17 * L);
-        c9a.intoArray(tile, tOff + 18 * L);
-        c9b.intoArray(tile, tOff + 19 * L);
-        c10a.intoArray(tile, tOff + 20 * L);
-        c10b.intoArray(tile, tOff + 21 * L);
-        c11a.intoArray(tile, tOff + 22 * L);
-        c11b.intoArray(tile, tOff + 23 * L);
-    }
-
-    /**
-     * Epilogue of a row tile: tile pixel i is grid position v0 + i of the padded-width grid (row
-     * {@code (v0+i) / wp}, column {@code (v0+i) % wp}); columns past the output width and rows past
-     * its height are discarded; runs of valid pixels are transposed into the NCHW output with
-     * residual and ReLU.
-     */
-    private void epilogueR(float[] tile, int tOff, int co0, int channels, int v0, int wp, Geometry g, int oImg, int rImg, int epilogue) {
-        int p = g.p(), oh = g.oh(), ow = g.ow();
-        float[] oa = g.oa(), ra = g.ra();
-        int nrl = NR * L;
-        int i = 0;
-        while (i < RT) {
-            int v = v0 + i, oy = v / wp, ox = v - oy * wp;
-            if (oy >= oh) break;
-            if (ox >= ow) {
-                i += wp - ox;
-                continue;
-            }
-            int len = Math.min(RT - i, ow - ox);
-            int q = oy * ow + ox;
-            if (epilogue == 1) {
-                epilogueC(tile, tOff + i * nrl, co0, channels, q, len, null, g, oImg, rImg);
-                i += len;
-                continue;
-            } else if (epilogue == 2) {
-                epilogueS(tile, tOff + i * nrl, co0, channels, q, len, null, g, oImg, rImg);
-                i += len;
-                continue;
-            }
-            for (int c = 0; c < channels; c++) {
-                int t = tOff + i * nrl + c, o = oImg + (co0 + c) * p + q, r = rImg + (co0 + c) * p + q;
-                for (int j = 0; j < len; j++) {
-                    float val = tile[t + j * nrl];
-                    if (residual) val += ra[r + j];
-                    if (relu) val = Math.max(val, 0f);
-                    oa[o + j] = val;
-                }
-            }
-            i += len;
-        }
     }
 
     /** 5 pixels x NRW(=4) channel vectors: {@link #tileT6x4} less its last row, for pixel counts that 6 leaves ragged (7x7, 3x3). */

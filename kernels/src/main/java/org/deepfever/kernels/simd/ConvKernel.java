@@ -95,12 +95,6 @@ final class ConvKernel implements Kernel {
         return idx;
     }
 
-    /**
-     * Convs with fewer multiply-adds per output than this (the stem's 3-channel conv2d_1a: K = 27)
-     * run pixel-vector: a channel-vector tile's fixed cost (bias in, transposing epilogue) would
-     * outweigh its few FMAs, while pixel-vector tiles store whole vectors.
-     */
-    static final int SMALL_K = Integer.getInteger("fever.conv.smallK", 32);
 
     private final Conv2d op;
     /** -1: choose per call; 0: always pixel-vector; 1: always channel-vector; 2: always channel-vector, wide panels (tests, experiments). */
@@ -229,12 +223,13 @@ final class ConvKernel implements Kernel {
         if (orientation >= 0) return orientation >= 1;
         // Channel vectors need no im2col and waste no lanes on ragged pixel counts, but waste lanes
         // when Cout is not (close to) a multiple of NR vectors. Measured: better for every conv that
-        // needs im2col, and for 1x1 convs on small images (15x15 and below, where they also keep the
-        // stage's buffers channels-last); pixel vectors are better for 1x1 convs on larger images,
-        // where B is the input itself.
+        // needs im2col (the stem's K = 27 conv2d_1a too, since K is packed tap-major: b1 0.24 ->
+        // 0.15 ms), and for 1x1 convs on maps up to 33x33 (where they also keep the stage's buffers
+        // channels-last); pixel vectors are better for 1x1 convs on larger maps, where B is the
+        // input itself.
         int nrl = NR * L;
         double laneUse = cout / (double) ((cout + nrl - 1) / nrl * nrl);
-        if (laneUse < 0.75 || k < SMALL_K) return false;
+        if (laneUse < 0.75) return false;
         return !direct || p <= DIRECT_SMALL_P || !WIDE_REGISTER_FILE;
     }
 

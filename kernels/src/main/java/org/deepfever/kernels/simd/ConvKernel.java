@@ -68,6 +68,15 @@ final class ConvKernel implements Kernel {
      * thread p10 165.9-166.6 vs 166.8-167.7 ms, batch 1 21.7-21.9 vs 21.9-22.0 ms.
      */
     static final int DIRECT_SMALL_P = Integer.getInteger("fever.conv.directSmallP", 1200);
+    /**
+     * Batches on maps up to this many pixels, in convs that read their input in place, are tiled
+     * across image boundaries ({@link #runAcrossImages}; {@code -Dfever.conv.acrossImagesMaxP=0}
+     * turns it off for A/B runs). 64 takes in the 7x7 and 3x3 stages: LayerProfile batch 8, 1
+     * thread, sum of node medians 166.4 vs 169.9 ms (the 7x7 stage's 1x1s, Mixed_6a/7a, reduce and
+     * dense gain 1-4 ms each per batch). At 15x15 (225 pixels) it was slower: the tiles already
+     * waste little there, and the panel-major order streams all eight images' inputs per panel.
+     */
+    static final int ACROSS_IMAGES_MAX_P = Integer.getInteger("fever.conv.acrossImagesMaxP", 64);
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
     /**
@@ -632,6 +641,10 @@ final class ConvKernel implements Kernel {
         Geometry g = geometry(x, res, out);
         // epilogue by layouts: 0 NCHW out (transpose), 1 channels-last out and residual (vectors), 2 mixed (scalar)
         int epilogue = g.oPix() == 0 && (res == null || g.rPix() == 0) ? 0 : g.oPix() != 0 && (res == null || g.rPix() != 0) ? 1 : 2;
+        if (n > 1 && pg.inPlace() && p <= ACROSS_IMAGES_MAX_P) {
+            runAcrossImages(n, pg, wt, perTask, threadsFor(n, p, ctx.pool().threads()), epilogue, g, ctx);
+            return;
+        }
         int units = panelsT * tiles;
         ctx.pool().parallelFor(s.tasks(), t -> {
             int img = t / s.chunks(), ch = t % s.chunks();
@@ -660,30 +673,76 @@ final class ConvKernel implements Kernel {
         });
     }
 
+    /**
+     * Channel-vector run of a batch whose convs read their input in place (1x1 and unpadded convs)
+     * on small maps: the pixels of all images form one sequence, cut into tiles that may straddle
+     * two images, panel-major over the whole batch. At 7x7 and 3x3 a tile of 6 then wastes no slots
+     * (49 pixels per image take 10 tiles of 5, 9 take 2 of 5), and a panel's weights serve every
+     * image while they are in cache. Threads take contiguous runs of tiles (at batch 8 on two
+     * threads, about four images each), each run panel-major.
+     */
+    private void runAcrossImages(int n, PadGeometry pg, float[] wt, int perTask, int threads, int epilogue, Geometry g, ExecContext ctx) {
+        int p = g.p(), total = n * p, mt = tilePixels(total), tiles = (total + mt - 1) / mt;
+        int nrl = cvec * L, panelsT = (cout + nrl - 1) / nrl;
+        int tasks = Math.min(threads, tiles);
+        int[] poff = pg.poff(), koff = pg.koff();
+        float[] scratch = ctx.scratch(), xa = g.xa();
+        ctx.pool().parallelFor(tasks, t -> {
+            int t0 = (int) ((long) tiles * t / tasks), t1 = (int) ((long) tiles * (t + 1) / tasks);
+            int sOff = t * perTask;
+            for (int u = 0, units = panelsT * (t1 - t0); u < units; u++) {
+                int c = u / (t1 - t0), q0 = (t0 + u - c * (t1 - t0)) * mt, co0 = c * nrl;
+                // absolute input offsets of the tile's pixels (past the end: pixel 0, computed, never stored)
+                int o0 = pixelOffset(q0, total, p, poff, g), o1 = pixelOffset(q0 + 1, total, p, poff, g);
+                int o2 = pixelOffset(q0 + 2, total, p, poff, g), o3 = pixelOffset(q0 + 3, total, p, poff, g);
+                int o4 = pixelOffset(q0 + 4, total, p, poff, g), o5 = pixelOffset(q0 + 5, total, p, poff, g);
+                runTile(xa, 0, koff, 0, k, mt, o0, o1, o2, o3, o4, o5, wt, c * k * nrl, co0, scratch, sOff);
+                int channels = Math.min(nrl, cout - co0), valid = Math.min(mt, total - q0);
+                for (int i = 0; i < valid; ) { // one epilogue per image the tile touches
+                    int q = q0 + i, img = q / p, p0 = q - img * p, len = Math.min(valid - i, p - p0);
+                    tileEpilogue(epilogue, scratch, sOff + i * nrl, co0, channels, p0, len, null, g,
+                            g.oOff() + img * g.oBatch(), g.rOff() + img * g.rBatch());
+                    i += len;
+                }
+            }
+        });
+    }
+
+    /** Input offset of pixel {@code q} of the batch's pixel sequence ({@code total} pixels, {@code p} per image). */
+    private static int pixelOffset(int q, int total, int p, int[] poff, Geometry g) {
+        if (q >= total) return g.xOff() + poff[0];
+        int img = q / p;
+        return g.xOff() + img * g.xBatch() + poff[q - img * p];
+    }
+
+    /** The register tile for {@code mt} pixels at {@code base + o0 ..} over K range [k0, k1) of panel row {@code wOff}. */
+    private void runTile(float[] src, int base, int[] koff, int k0, int k1, int mt, int o0, int o1, int o2, int o3, int o4, int o5,
+                         float[] wt, int wOff, int co0, float[] scratch, int sOff) {
+        // accumulators start from the bias. One pass over the whole K: blocking K so that a
+        // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
+        // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
+        if (cvec == NRW && mt == 5) tileT5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, scratch, sOff);
+        else if (cvec == NRW) tileT6x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, scratch, sOff);
+        else tileT6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, scratch, sOff);
+    }
+
+    /** Epilogue of one tile ({@code valid} pixels from {@code p0} of one image) by output/residual layouts. */
+    private void tileEpilogue(int epilogue, float[] scratch, int tOff, int co0, int channels, int p0, int valid, int[] opix, Geometry g,
+                              int oImg, int rImg) {
+        if (epilogue == 0) epilogueT(scratch, tOff, co0, channels, p0, valid, opix, g, oImg, rImg);
+        else if (epilogue == 1) epilogueC(scratch, tOff, co0, channels, p0, valid, opix, g, oImg, rImg);
+        else epilogueS(scratch, tOff, co0, channels, p0, valid, opix, g, oImg, rImg);
+    }
+
     /** One channel-vector tile: panel {@code c}, pixels [p0, p0 + mt) of one image, then its epilogue. */
     private void channelTile(float[] src, int base, PadGeometry pg, float[] wt, int c, int p0, int mt, float[] scratch, int sOff,
                              int epilogue, Geometry g, int oImg, int rImg) {
         int nrl = cvec * L, co0 = c * nrl;
         int[] poff = pg.poff(), koff = pg.koff();
-        int tile = p0 / mt, k0 = pg.kRange()[2 * tile], k1 = pg.kRange()[2 * tile + 1], wOff = (c * k + k0) * nrl;
-        // accumulators start from the bias. One pass over the whole K: blocking K so that a
-        // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
-        // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
-        if (cvec == NRW && mt == 5) {
-            tileT5x4(src, base, koff, k0, k1, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4],
-                    wt, wOff, biasT, co0, scratch, sOff);
-        } else if (cvec == NRW) {
-            tileT6x4(src, base, koff, k0, k1, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                    wt, wOff, biasT, co0, scratch, sOff);
-        } else {
-            tileT6x2(src, base, koff, k0, k1, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                    wt, wOff, biasT, co0, scratch, sOff);
-        }
-        int channels = Math.min(nrl, cout - co0), valid = Math.min(mt, g.p() - p0);
-        int[] opix = pg.opix();
-        if (epilogue == 0) epilogueT(scratch, sOff, co0, channels, p0, valid, opix, g, oImg, rImg);
-        else if (epilogue == 1) epilogueC(scratch, sOff, co0, channels, p0, valid, opix, g, oImg, rImg);
-        else epilogueS(scratch, sOff, co0, channels, p0, valid, opix, g, oImg, rImg);
+        int tile = p0 / mt, k0 = pg.kRange()[2 * tile], k1 = pg.kRange()[2 * tile + 1];
+        runTile(src, base, koff, k0, k1, mt, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
+                wt, (c * k + k0) * nrl, co0, scratch, sOff);
+        tileEpilogue(epilogue, scratch, sOff, co0, Math.min(nrl, cout - co0), p0, Math.min(mt, g.p() - p0), pg.opix(), g, oImg, rImg);
     }
 
     /** Zero-padded copy of one image: rows/columns some window touches, [cin][hp][wp]. */

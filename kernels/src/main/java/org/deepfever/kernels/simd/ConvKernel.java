@@ -77,6 +77,8 @@ final class ConvKernel implements Kernel {
      * waste little there, and the panel-major order streams all eight images' inputs per panel.
      */
     static final int ACROSS_IMAGES_MAX_P = Integer.getInteger("fever.conv.acrossImagesMaxP", 64);
+    /** Tiles store straight to channels-last outputs where they can ({@link #fusedEpilogue}; {@code -Dfever.conv.fusedEpilogue=false} for A/B runs). */
+    static final boolean FUSED_EPILOGUE = Boolean.parseBoolean(System.getProperty("fever.conv.fusedEpilogue", "true"));
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
     /**
@@ -696,7 +698,13 @@ final class ConvKernel implements Kernel {
                 int o0 = pixelOffset(q0, total, p, poff, g), o1 = pixelOffset(q0 + 1, total, p, poff, g);
                 int o2 = pixelOffset(q0 + 2, total, p, poff, g), o3 = pixelOffset(q0 + 3, total, p, poff, g);
                 int o4 = pixelOffset(q0 + 4, total, p, poff, g), o5 = pixelOffset(q0 + 5, total, p, poff, g);
-                runTile(xa, 0, koff, 0, k, mt, o0, o1, o2, o3, o4, o5, wt, c * k * nrl, co0, scratch, sOff);
+                int img0 = q0 / p;
+                if (fusedEpilogue(epilogue, co0, q0 + mt <= (img0 + 1) * p)) { // a whole tile inside one image
+                    runTile(xa, 0, koff, 0, k, mt, o0, o1, o2, o3, o4, o5, wt, c * k * nrl, co0,
+                            g.oa(), g.oOff() + img0 * g.oBatch() + (q0 - img0 * p) * g.oPix() + co0, g.oPix(), relu);
+                    continue;
+                }
+                runTile(xa, 0, koff, 0, k, mt, o0, o1, o2, o3, o4, o5, wt, c * k * nrl, co0, scratch, sOff, nrl, false);
                 int channels = Math.min(nrl, cout - co0), valid = Math.min(mt, total - q0);
                 for (int i = 0; i < valid; ) { // one epilogue per image the tile touches
                     int q = q0 + i, img = q / p, p0 = q - img * p, len = Math.min(valid - i, p - p0);
@@ -715,15 +723,36 @@ final class ConvKernel implements Kernel {
         return g.xOff() + img * g.xBatch() + poff[q - img * p];
     }
 
-    /** The register tile for {@code mt} pixels at {@code base + o0 ..} over K range [k0, k1) of panel row {@code wOff}. */
+    /**
+     * The register tile for {@code mt} pixels at {@code base + o0 ..} over K range [k0, k1) of panel
+     * row {@code wOff}, stored to {@code dst[dOff + pixel * dStride + channel]}: the tile buffer, or
+     * (fused, {@code relu} applied in registers) the channels-last output itself.
+     */
     private void runTile(float[] src, int base, int[] koff, int k0, int k1, int mt, int o0, int o1, int o2, int o3, int o4, int o5,
-                         float[] wt, int wOff, int co0, float[] scratch, int sOff) {
+                         float[] wt, int wOff, int co0, float[] dst, int dOff, int dStride, boolean relu) {
         // accumulators start from the bias. One pass over the whole K: blocking K so that a
         // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
         // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
-        if (cvec == NRW && mt == 5) tileT5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, scratch, sOff);
-        else if (cvec == NRW) tileT6x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, scratch, sOff);
-        else tileT6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, scratch, sOff);
+        if (cvec == NRW && mt == 5) tileT5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (cvec == NRW) tileT6x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else tileT6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+        // ReLU in place over the just-stored (L1-hot) vectors; inside the tile methods it took C2
+        // past its inlining budget, and the Vector API fell back to boxed code (10x slower)
+        if (relu) {
+            int vectors = cvec;
+            for (int i = 0; i < mt; i++) {
+                for (int j = 0, d = dOff + i * dStride; j < vectors; j++, d += L) Simd.relu(FloatVector.fromArray(S, dst, d)).intoArray(dst, d);
+            }
+        }
+    }
+
+    /**
+     * Whether a tile stores straight to the output (ReLU in registers, no tile buffer, no epilogue
+     * pass): a channels-last output without residual, a full panel of channels and a full tile of
+     * consecutive pixels ({@code wholeTile}).
+     */
+    private boolean fusedEpilogue(int epilogue, int co0, boolean wholeTile) {
+        return FUSED_EPILOGUE && epilogue == 1 && !residual && wholeTile && co0 + cvec * L <= cout;
     }
 
     /** Epilogue of one tile ({@code valid} pixels from {@code p0} of one image) by output/residual layouts. */
@@ -739,9 +768,14 @@ final class ConvKernel implements Kernel {
                              int epilogue, Geometry g, int oImg, int rImg) {
         int nrl = cvec * L, co0 = c * nrl;
         int[] poff = pg.poff(), koff = pg.koff();
-        int tile = p0 / mt, k0 = pg.kRange()[2 * tile], k1 = pg.kRange()[2 * tile + 1];
+        int tile = p0 / mt, k0 = pg.kRange()[2 * tile], k1 = pg.kRange()[2 * tile + 1], wOff = (c * k + k0) * nrl;
+        if (fusedEpilogue(epilogue, co0, p0 + mt <= g.p()) && pg.opix() == null) {
+            runTile(src, base, koff, k0, k1, mt, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
+                    wt, wOff, co0, g.oa(), oImg + p0 * g.oPix() + co0, g.oPix(), relu);
+            return;
+        }
         runTile(src, base, koff, k0, k1, mt, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                wt, (c * k + k0) * nrl, co0, scratch, sOff);
+                wt, wOff, co0, scratch, sOff, nrl, false);
         tileEpilogue(epilogue, scratch, sOff, co0, Math.min(nrl, cout - co0), p0, Math.min(mt, g.p() - p0), pg.opix(), g, oImg, rImg);
     }
 
@@ -792,7 +826,7 @@ final class ConvKernel implements Kernel {
      * from {@code bias[bOff ..]} and are stored to the tile buffer (row stride NR*L).
      */
     private void tileT6x2(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4, int o5,
-                          float[] wt, int wOff, float[] bias, int bOff, float[] tile, int tOff) {
+                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
         FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
         FloatVector c00 = b0, c01 = b1;
         FloatVector c10 = b0, c11 = b1;
@@ -823,23 +857,23 @@ final class ConvKernel implements Kernel {
             c50 = a.fma(w0, c50);
             c51 = a.fma(w1, c51);
         }
-        c00.intoArray(tile, tOff);
-        c01.intoArray(tile, tOff + L);
-        c10.intoArray(tile, tOff + 2 * L);
-        c11.intoArray(tile, tOff + 3 * L);
-        c20.intoArray(tile, tOff + 4 * L);
-        c21.intoArray(tile, tOff + 5 * L);
-        c30.intoArray(tile, tOff + 6 * L);
-        c31.intoArray(tile, tOff + 7 * L);
-        c40.intoArray(tile, tOff + 8 * L);
-        c41.intoArray(tile, tOff + 9 * L);
-        c50.intoArray(tile, tOff + 10 * L);
-        c51.intoArray(tile, tOff + 11 * L);
+        c00.intoArray(dst, dOff);
+        c01.intoArray(dst, dOff + L);
+        c10.intoArray(dst, dOff + dStride);
+        c11.intoArray(dst, dOff + dStride + L);
+        c20.intoArray(dst, dOff + 2 * dStride);
+        c21.intoArray(dst, dOff + 2 * dStride + L);
+        c30.intoArray(dst, dOff + 3 * dStride);
+        c31.intoArray(dst, dOff + 3 * dStride + L);
+        c40.intoArray(dst, dOff + 4 * dStride);
+        c41.intoArray(dst, dOff + 4 * dStride + L);
+        c50.intoArray(dst, dOff + 5 * dStride);
+        c51.intoArray(dst, dOff + 5 * dStride + L);
     }
 
     /** MT(=6) pixels x NRW(=4) channel vectors: {@link #tileT6x2} with twice the channels per broadcast. */
     private void tileT6x4(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4, int o5,
-                          float[] wt, int wOff, float[] bias, int bOff, float[] tile, int tOff) {
+                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
         int r = NRW * L;
         FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
         FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
@@ -892,35 +926,35 @@ final class ConvKernel implements Kernel {
             c52 = a.fma(w2, c52);
             c53 = a.fma(w3, c53);
         }
-        c00.intoArray(tile, tOff);
-        c01.intoArray(tile, tOff + L);
-        c02.intoArray(tile, tOff + 2 * L);
-        c03.intoArray(tile, tOff + 3 * L);
-        c10.intoArray(tile, tOff + r);
-        c11.intoArray(tile, tOff + r + L);
-        c12.intoArray(tile, tOff + r + 2 * L);
-        c13.intoArray(tile, tOff + r + 3 * L);
-        c20.intoArray(tile, tOff + 2 * r);
-        c21.intoArray(tile, tOff + 2 * r + L);
-        c22.intoArray(tile, tOff + 2 * r + 2 * L);
-        c23.intoArray(tile, tOff + 2 * r + 3 * L);
-        c30.intoArray(tile, tOff + 3 * r);
-        c31.intoArray(tile, tOff + 3 * r + L);
-        c32.intoArray(tile, tOff + 3 * r + 2 * L);
-        c33.intoArray(tile, tOff + 3 * r + 3 * L);
-        c40.intoArray(tile, tOff + 4 * r);
-        c41.intoArray(tile, tOff + 4 * r + L);
-        c42.intoArray(tile, tOff + 4 * r + 2 * L);
-        c43.intoArray(tile, tOff + 4 * r + 3 * L);
-        c50.intoArray(tile, tOff + 5 * r);
-        c51.intoArray(tile, tOff + 5 * r + L);
-        c52.intoArray(tile, tOff + 5 * r + 2 * L);
-        c53.intoArray(tile, tOff + 5 * r + 3 * L);
+        c00.intoArray(dst, dOff);
+        c01.intoArray(dst, dOff + L);
+        c02.intoArray(dst, dOff + 2 * L);
+        c03.intoArray(dst, dOff + 3 * L);
+        c10.intoArray(dst, dOff + dStride);
+        c11.intoArray(dst, dOff + dStride + L);
+        c12.intoArray(dst, dOff + dStride + 2 * L);
+        c13.intoArray(dst, dOff + dStride + 3 * L);
+        c20.intoArray(dst, dOff + 2 * dStride);
+        c21.intoArray(dst, dOff + 2 * dStride + L);
+        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
+        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
+        c30.intoArray(dst, dOff + 3 * dStride);
+        c31.intoArray(dst, dOff + 3 * dStride + L);
+        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
+        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
+        c40.intoArray(dst, dOff + 4 * dStride);
+        c41.intoArray(dst, dOff + 4 * dStride + L);
+        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
+        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
+        c50.intoArray(dst, dOff + 5 * dStride);
+        c51.intoArray(dst, dOff + 5 * dStride + L);
+        c52.intoArray(dst, dOff + 5 * dStride + 2 * L);
+        c53.intoArray(dst, dOff + 5 * dStride + 3 * L);
     }
 
     /** 5 pixels x NRW(=4) channel vectors: {@link #tileT6x4} less its last row, for pixel counts that 6 leaves ragged (7x7, 3x3). */
     private void tileT5x4(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4,
-                          float[] wt, int wOff, float[] bias, int bOff, float[] tile, int tOff) {
+                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
         int r = NRW * L;
         FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
         FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
@@ -966,26 +1000,26 @@ final class ConvKernel implements Kernel {
             c42 = a.fma(w2, c42);
             c43 = a.fma(w3, c43);
         }
-        c00.intoArray(tile, tOff);
-        c01.intoArray(tile, tOff + L);
-        c02.intoArray(tile, tOff + 2 * L);
-        c03.intoArray(tile, tOff + 3 * L);
-        c10.intoArray(tile, tOff + r);
-        c11.intoArray(tile, tOff + r + L);
-        c12.intoArray(tile, tOff + r + 2 * L);
-        c13.intoArray(tile, tOff + r + 3 * L);
-        c20.intoArray(tile, tOff + 2 * r);
-        c21.intoArray(tile, tOff + 2 * r + L);
-        c22.intoArray(tile, tOff + 2 * r + 2 * L);
-        c23.intoArray(tile, tOff + 2 * r + 3 * L);
-        c30.intoArray(tile, tOff + 3 * r);
-        c31.intoArray(tile, tOff + 3 * r + L);
-        c32.intoArray(tile, tOff + 3 * r + 2 * L);
-        c33.intoArray(tile, tOff + 3 * r + 3 * L);
-        c40.intoArray(tile, tOff + 4 * r);
-        c41.intoArray(tile, tOff + 4 * r + L);
-        c42.intoArray(tile, tOff + 4 * r + 2 * L);
-        c43.intoArray(tile, tOff + 4 * r + 3 * L);
+        c00.intoArray(dst, dOff);
+        c01.intoArray(dst, dOff + L);
+        c02.intoArray(dst, dOff + 2 * L);
+        c03.intoArray(dst, dOff + 3 * L);
+        c10.intoArray(dst, dOff + dStride);
+        c11.intoArray(dst, dOff + dStride + L);
+        c12.intoArray(dst, dOff + dStride + 2 * L);
+        c13.intoArray(dst, dOff + dStride + 3 * L);
+        c20.intoArray(dst, dOff + 2 * dStride);
+        c21.intoArray(dst, dOff + 2 * dStride + L);
+        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
+        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
+        c30.intoArray(dst, dOff + 3 * dStride);
+        c31.intoArray(dst, dOff + 3 * dStride + L);
+        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
+        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
+        c40.intoArray(dst, dOff + 4 * dStride);
+        c41.intoArray(dst, dOff + 4 * dStride + L);
+        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
+        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
     }
 
     /**

@@ -22,6 +22,7 @@ import org.deepfever.core.op.Flatten;
 import org.deepfever.core.op.Gemm;
 import org.deepfever.core.op.GlobalAvgPool;
 import org.deepfever.core.op.Identity;
+import org.deepfever.core.op.L2Normalize;
 import org.deepfever.core.op.MaxPool2d;
 import org.deepfever.core.op.ReduceL2;
 import org.deepfever.core.op.Relu;
@@ -154,6 +155,7 @@ public final class OnnxGraphConverter {
             case "MatMul" -> matMul(n);
             case "ReduceMean" -> reduceMean(n);
             case "ReduceL2" -> {
+                if (l2Normalize(n)) return;
                 int[] axes = OnnxAttrs.getIntArray(n, "axes", null);
                 if (axes == null) throw new IllegalArgumentException("ReduceL2 without axes (reduce over everything) is not supported");
                 define(n, new ReduceL2(axes, OnnxAttrs.getInt(n, "keepdims", 1) != 0), in(n, 0));
@@ -350,6 +352,44 @@ public final class OnnxGraphConverter {
         }
         throw new IllegalArgumentException("ReduceMean is supported over the spatial axes [2, 3] of a 4-D tensor only, got axes "
                 + java.util.Arrays.toString(axes) + " of " + g.shapeOf(x));
+    }
+
+    /**
+     * PyTorch's {@code F.normalize(x, dim=a)} as exported: ReduceL2(x, axes=[a], keepdims=1) ->
+     * Clip(min=eps) -> Expand(., Shape(x)) (or not) -> Div(x, .), each the sole user of the value
+     * before it. Converted to one L2Normalize node, the op the .pth path builds; three nodes (one
+     * with no SIMD kernel) otherwise. Returns false, converting nothing, when the pattern differs.
+     */
+    private boolean l2Normalize(NodeProto reduce) {
+        int[] axes = OnnxAttrs.getIntArray(reduce, "axes", null);
+        if (axes == null || axes.length != 1 || OnnxAttrs.getInt(reduce, "keepdims", 1) == 0) return false;
+        String x = reduce.getInput(0);
+        NodeProto clip = soleConsumer(reduce.getOutput(0), "Clip");
+        if (clip == null || clip.getInputCount() > 2 && !clip.getInput(2).isEmpty() || OnnxAttrs.getFloat(clip, "max", Float.POSITIVE_INFINITY) != Float.POSITIVE_INFINITY) {
+            return false;
+        }
+        float eps = clip.getInputCount() > 1 && !clip.getInput(1).isEmpty() && constants.containsKey(clip.getInput(1))
+                ? constants.get(clip.getInput(1)).getFlat(0) : OnnxAttrs.getFloat(clip, "min", Float.NaN);
+        if (!(eps >= 0)) return false;
+        String denominator = clip.getOutput(0);
+        NodeProto expand = soleConsumer(denominator, "Expand");
+        if (expand != null) {
+            NodeProto shape = producer(expand.getInput(1));
+            if (shape == null || !shape.getOpType().equals("Shape") || !shape.getInput(0).equals(x)) return false;
+            denominator = expand.getOutput(0);
+        }
+        NodeProto div = soleConsumer(denominator, "Div");
+        if (div == null || !div.getInput(0).equals(x) || !div.getInput(1).equals(denominator)) return false;
+        absorbed.add(clip);
+        if (expand != null) absorbed.add(expand);
+        absorbed.add(div);
+        values.put(div.getOutput(0), g.add(name(div), new L2Normalize(axes[0], eps), in(reduce, 0)));
+        return true;
+    }
+
+    private NodeProto producer(String value) {
+        for (NodeProto n : model.graph().getNodeList()) if (n.getOutputList().contains(value)) return n;
+        return null;
     }
 
     private void clip(NodeProto n) {

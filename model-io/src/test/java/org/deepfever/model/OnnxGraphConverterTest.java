@@ -223,6 +223,45 @@ class OnnxGraphConverterTest {
         for (int n = 0; n < N; n++) assertEquals(1.0, p[n * 3] + p[n * 3 + 1] + p[n * 3 + 2], 1e-6);
     }
 
+    /**
+     * F.normalize as exported (ReduceL2 -> Clip -> Expand(Shape) -> Div) becomes one L2Normalize
+     * node; with the norm also a graph output the pattern stays as it is. Both give x / ||x||.
+     */
+    @Test
+    void exportedNormalizeBecomesOneL2NormalizeNode() throws IOException {
+        for (boolean normIsOutput : new boolean[] {false, true}) {
+            GraphProto.Builder gb = GraphProto.newBuilder().setName("normalize")
+                    .addInput(value("input", C, H, W))
+                    .addInitializer(floatInit("eps", new float[] {1e-12f}))
+                    .addNode(node("Flatten", "flatten", List.of("input"), "t", intAttr("axis", 1)))
+                    .addNode(node("ReduceL2", "norm", List.of("t"), "n", intsAttr("axes", 1), intAttr("keepdims", 1)))
+                    .addNode(node("Clip", "clip", List.of("n", "eps"), "clipped"))
+                    .addNode(node("Shape", "shape", List.of("t"), "s"))
+                    .addNode(node("Expand", "expand", List.of("clipped", "s"), "e"))
+                    .addNode(node("Div", "div", List.of("t", "e"), "normalized"))
+                    .addOutput(value("normalized", C * H * W));
+            if (normIsOutput) gb.addOutput(value("n", 1));
+            float[] x = input();
+            try (OnnxModel m = OnnxReader.read(write("normalize" + normIsOutput + ".onnx", gb.build()))) {
+                Graph graph = OnnxGraphConverter.convert(m);
+                List<String> kinds = graph.nodes().stream().map(n -> n.op().kind()).toList();
+                assertEquals(normIsOutput ? List.of("Flatten", "ReduceL2", "Clip", "Div") : List.of("Flatten", "L2Normalize"), kinds);
+                Map<String, Tensor> out;
+                try (CompiledGraph cg = CompiledGraph.compile(graph, 1)) {
+                    out = cg.run(Map.of("input", Tensor.of(x, N, C, H, W)));
+                }
+                int len = C * H * W;
+                float[] want = new float[N * len];
+                for (int n = 0; n < N; n++) {
+                    double ss = 0;
+                    for (int i = 0; i < len; i++) ss += (double) x[n * len + i] * x[n * len + i];
+                    for (int i = 0; i < len; i++) want[n * len + i] = (float) (x[n * len + i] / Math.sqrt(ss));
+                }
+                assertClose("normalized", want, out.get("normalized").toFloatArray(), 1e-6);
+            }
+        }
+    }
+
     @Test
     void tinyGraphWithoutDeepFeverOutputsIsRefusedByTheApi() throws IOException {
         Path p = tinyModel();

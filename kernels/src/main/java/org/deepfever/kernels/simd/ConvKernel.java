@@ -27,12 +27,16 @@ import org.deepfever.core.op.Conv2d;
  *   the fused epilogue (bias, residual, ReLU) then writes the output rows (contiguous pixels).</li>
  * </ul>
  *
- * <p><b>Channel-vector</b> (every other conv: all that need im2col, and 1x1 convs at 7x7, 3x3):
+ * <p><b>Channel-vector</b> (every other conv: all that need im2col, and 1x1 convs up to 33x33):
  * vectors run along output channels, so no lanes are wasted on a ragged pixel count. Weights
- * packed as {@code [Cout/(C*L)][K][C*L]}, C = NRW (4) channel vectors per panel on 32-register
- * machines when Cout fills them, else NR (2); the micro-kernel computes MT pixels x C channel vectors,
- * broadcasting input values straight from a zero-padded copy of the image (implicit GEMM: per k an
- * offset table entry, no im2col), and the epilogue transposes the tile into the NCHW output.
+ * packed as {@code [Cout/(C*L)][K][C*L]} with K tap-major (k = tap * Cin + ci), C = NRW (4)
+ * channel vectors per panel on 32-register machines when Cout fills them, else NR (2); the
+ * micro-kernel computes MT pixels x C channel vectors, broadcasting input values straight from the
+ * input or a zero-padded copy of it (implicit GEMM: per k an offset table entry, no im2col), over
+ * the one contiguous range of K holding every tap that some pixel of the tile reads inside the
+ * input ({@code tapRanges}: taps that read only padding are skipped). The epilogue transposes the
+ * tile into an NCHW output; into a channels-last one the tile stores directly. Batches on small
+ * maps are tiled across image boundaries ({@code runAcrossImages}).
  *
  * <p>Channels-last: the channel-vector orientation also reads its input and residual, and writes its
  * output, in the executor's channels-last layout ({@link Tensor#isChannelsLast()}), which it declares

@@ -690,9 +690,10 @@ final class ConvKernel implements Kernel {
     private void runAcrossImages(int n, PadGeometry pg, float[] wt, int perTask, int threads, int epilogue, Geometry g, ExecContext ctx) {
         int p = g.p(), total = n * p, mt = tilePixels(total), tiles = (total + mt - 1) / mt;
         int nrl = cvec * L, panelsT = (cout + nrl - 1) / nrl;
-        int tasks = Math.min(threads, tiles);
-        int[] poff = pg.poff(), koff = pg.koff();
         float[] scratch = ctx.scratch(), xa = g.xa();
+        // no more tasks than the plan's scratch has slots for (it was sized for the per-image split)
+        int tasks = Math.max(1, Math.min(Math.min(threads, tiles), scratch.length / perTask));
+        int[] poff = pg.poff(), koff = pg.koff();
         ctx.pool().parallelFor(tasks, t -> {
             int t0 = (int) ((long) tiles * t / tasks), t1 = (int) ((long) tiles * (t + 1) / tasks);
             int sOff = t * perTask;

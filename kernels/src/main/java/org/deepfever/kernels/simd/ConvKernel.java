@@ -132,6 +132,9 @@ final class ConvKernel implements Kernel {
     private volatile float[] packedT;
     /** Channel-vector input geometry of the last input size seen, NCHW and channels-last (immutable once published). */
     private volatile PadGeometry padGeometry, padGeometryCl;
+    /** The last call's geometry and channel-vector split (immutable once published; see {@link #geometry}). */
+    private volatile Geometry lastGeometry;
+    private volatile SplitT lastSplitT;
 
     ConvKernel(Conv2d c) {
         this(c, switch (ORIENTATION) {
@@ -316,7 +319,7 @@ final class ConvKernel implements Kernel {
      * Everything about one call's tensors that a task needs. {@code oPix}, {@code rPix}: pixel stride
      * of a channels-last output / residual, 0 for NCHW.
      */
-    private record Geometry(float[] xa, int xOff, int xBatch, int h, int w, int oh, int ow,
+    private record Geometry(Tensor x, Tensor res, Tensor out, float[] xa, int xOff, int xBatch, int h, int w, int oh, int ow,
                             float[] oa, int oOff, int oBatch, float[] ra, int rOff, int rBatch, int oPix, int rPix) {
         int p() { return oh * ow; }
         /** Offset of (channel c, pixel q) within one output image. */
@@ -324,8 +327,20 @@ final class ConvKernel implements Kernel {
         int rIndex(int c, int q) { return rPix == 0 ? c * p() + q : q * rPix + c; }
     }
 
-    private static Geometry geometry(Tensor x, Tensor res, Tensor out) {
-        return new Geometry(x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()), x.dim(2), x.dim(3), out.dim(2), out.dim(3),
+    /**
+     * The call's geometry: the last one again while the same tensor objects come back (a plan's
+     * buffers do, call after call), so that a steady-state inference allocates none per conv.
+     */
+    private Geometry geometry(Tensor x, Tensor res, Tensor out) {
+        Geometry last = lastGeometry;
+        if (last != null && last.x() == x && last.res() == res && last.out() == out) return last;
+        Geometry g = newGeometry(x, res, out);
+        lastGeometry = g;
+        return g;
+    }
+
+    private static Geometry newGeometry(Tensor x, Tensor res, Tensor out) {
+        return new Geometry(x, res, out, x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()), x.dim(2), x.dim(3), out.dim(2), out.dim(3),
                 out.array(), out.arrayOffset(), Math.toIntExact(out.batchStride()),
                 res == null ? null : res.array(), res == null ? 0 : res.arrayOffset(), res == null ? 0 : Math.toIntExact(res.batchStride()),
                 pixelStrideOf(out), res == null ? 0 : pixelStrideOf(res));
@@ -551,7 +566,7 @@ final class ConvKernel implements Kernel {
      * {@code chunks} contiguous runs of (nearly) equal length, so that the threads get equal work
      * whatever the panel count (3 panels on 2 threads would otherwise split 1:2).
      */
-    private record SplitT(int images, int chunks) {
+    private record SplitT(int images, int chunks, int oh, int ow, int threads) {
         int tasks() { return images * chunks; }
     }
 
@@ -571,11 +586,16 @@ final class ConvKernel implements Kernel {
         return waste6 - waste5 > 0.05 * p ? 5 : MT;
     }
 
+    /** The split of a call: the last one again for the same shapes and threads (no allocation per inference). */
     private SplitT splitT(int n, int oh, int ow, int threads) {
+        SplitT last = lastSplitT;
+        if (last != null && last.images() == n && last.oh() == oh && last.ow() == ow && last.threads() == threads) return last;
         int panelsT = (cout + cvec * L - 1) / (cvec * L);
         int tiles = tileCount(oh, ow);
         int want = threads / gcd(n, threads);
-        return new SplitT(n, Math.min(want, panelsT * tiles));
+        SplitT s = new SplitT(n, Math.min(want, panelsT * tiles), oh, ow, threads);
+        lastSplitT = s;
+        return s;
     }
 
     /**

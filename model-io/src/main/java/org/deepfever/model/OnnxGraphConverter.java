@@ -365,12 +365,13 @@ public final class OnnxGraphConverter {
         if (axes == null || axes.length != 1 || OnnxAttrs.getInt(reduce, "keepdims", 1) == 0) return false;
         String x = reduce.getInput(0);
         NodeProto clip = soleConsumer(reduce.getOutput(0), "Clip");
-        if (clip == null || clip.getInputCount() > 2 && !clip.getInput(2).isEmpty() || OnnxAttrs.getFloat(clip, "max", Float.POSITIVE_INFINITY) != Float.POSITIVE_INFINITY) {
-            return false;
+        if (clip == null) return false;
+        for (int i = 1; i < clip.getInputCount(); i++) {
+            if (!clip.getInput(i).isEmpty() && !constants.containsKey(clip.getInput(i))) return false; // Clip itself reports it
         }
-        float eps = clip.getInputCount() > 1 && !clip.getInput(1).isEmpty() && constants.containsKey(clip.getInput(1))
-                ? constants.get(clip.getInput(1)).getFlat(0) : OnnxAttrs.getFloat(clip, "min", Float.NaN);
-        if (!(eps >= 0)) return false;
+        float[] bounds = clipBounds(clip);
+        float eps = bounds[0];
+        if (!(eps >= 0) || bounds[1] != Float.POSITIVE_INFINITY) return false;
         String denominator = clip.getOutput(0);
         NodeProto expand = soleConsumer(denominator, "Expand");
         if (expand != null) {
@@ -393,12 +394,18 @@ public final class OnnxGraphConverter {
     }
 
     private void clip(NodeProto n) {
+        float[] bounds = clipBounds(n);
+        define(n, new Clip(bounds[0], bounds[1]), in(n, 0));
+    }
+
+    /** A Clip node's {min, max}: constant inputs 1 and 2 (opset >= 11) or attributes, else -inf/+inf. */
+    private float[] clipBounds(NodeProto n) {
         float lo = Float.NEGATIVE_INFINITY, hi = Float.POSITIVE_INFINITY;
         if (n.getInputCount() > 1 && !n.getInput(1).isEmpty()) lo = constant(n, 1).getFlat(0);
         if (n.getInputCount() > 2 && !n.getInput(2).isEmpty()) hi = constant(n, 2).getFlat(0);
         lo = OnnxAttrs.getFloat(n, "min", lo); // opset < 11 attribute form
         hi = OnnxAttrs.getFloat(n, "max", hi);
-        define(n, new Clip(lo, hi), in(n, 0));
+        return new float[] {lo, hi};
     }
 
     /** Expand(v, Shape(y)) feeding only broadcasting ops whose other operand is y: v itself will do. */

@@ -570,16 +570,16 @@ final class ConvKernel implements Kernel {
         int tasks() { return images * chunks; }
     }
 
-    /**
-     * Pixels per channel-vector tile: MT, or 5 with wide panels when that wastes clearly fewer
-     * tile slots (49 pixels: 10 tiles of 5 instead of 9 of 6; 9 pixels: 2 of 5 instead of 2 of 6).
-     */
     /** Pixel tiles per image of the channel-vector orientation. */
     private int tileCount(int oh, int ow) {
         int mt = tilePixels(oh * ow);
         return (oh * ow + mt - 1) / mt;
     }
 
+    /**
+     * Pixels per channel-vector tile: MT, or 5 with wide panels when that wastes clearly fewer
+     * tile slots (49 pixels: 10 tiles of 5 instead of 9 of 6; 9 pixels: 2 of 5 instead of 2 of 6).
+     */
     private int tilePixels(int p) {
         if (cvec != NRW) return MT;
         int waste6 = (p + MT - 1) / MT * MT - p, waste5 = (p + 4) / 5 * 5 - p;
@@ -653,7 +653,8 @@ final class ConvKernel implements Kernel {
         int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3), p = oh * ow;
         int xPix = pixelStrideOf(x);
         PadGeometry pg = padGeometry(h, w, oh, ow, xPix);
-        SplitT s = splitT(n, oh, ow, threadsFor(n, p, ctx.pool().threads()));
+        int threads = threadsFor(n, p, ctx.pool().threads());
+        SplitT s = splitT(n, oh, ow, threads);
         int perTask = perTaskT(h, w, oh, ow);
         float[] scratch = ctx.scratch();
         if ((long) s.tasks() * perTask > scratch.length) {
@@ -668,7 +669,7 @@ final class ConvKernel implements Kernel {
         // epilogue by layouts: 0 NCHW out (transpose), 1 channels-last out and residual (vectors), 2 mixed (scalar)
         int epilogue = g.oPix() == 0 && (res == null || g.rPix() == 0) ? 0 : g.oPix() != 0 && (res == null || g.rPix() != 0) ? 1 : 2;
         if (n > 1 && pg.inPlace() && p <= ACROSS_IMAGES_MAX_P) {
-            runAcrossImages(n, pg, wt, perTask, threadsFor(n, p, ctx.pool().threads()), epilogue, g, ctx);
+            runAcrossImages(n, pg, wt, perTask, threads, epilogue, g, ctx);
             return;
         }
         int units = panelsT * tiles;
@@ -724,12 +725,10 @@ final class ConvKernel implements Kernel {
                 int o2 = pixelOffset(q0 + 2, total, p, poff, g), o3 = pixelOffset(q0 + 3, total, p, poff, g);
                 int o4 = pixelOffset(q0 + 4, total, p, poff, g), o5 = pixelOffset(q0 + 5, total, p, poff, g);
                 int img0 = q0 / p;
-                if (fusedEpilogue(epilogue, co0, q0 + mt <= (img0 + 1) * p)) { // a whole tile inside one image
-                    runTile(xa, 0, koff, 0, k, mt, o0, o1, o2, o3, o4, o5, wt, c * k * nrl, co0,
-                            g.oa(), g.oOff() + img0 * g.oBatch() + (q0 - img0 * p) * g.oPix() + co0, g.oPix(), relu);
-                    continue;
-                }
-                runTile(xa, 0, koff, 0, k, mt, o0, o1, o2, o3, o4, o5, wt, c * k * nrl, co0, scratch, sOff, nrl, false);
+                boolean toOutput = fusedEpilogue(epilogue, co0, q0 + mt <= (img0 + 1) * p); // a whole tile inside one image
+                runTile(xa, 0, koff, 0, k, mt, o0, o1, o2, o3, o4, o5, wt, c * k * nrl, co0, toOutput ? g.oa() : scratch,
+                        toOutput ? g.oOff() + img0 * g.oBatch() + (q0 - img0 * p) * g.oPix() + co0 : sOff, toOutput ? g.oPix() : nrl, toOutput && relu);
+                if (toOutput) continue;
                 int channels = Math.min(nrl, cout - co0), valid = Math.min(mt, total - q0);
                 for (int i = 0; i < valid; ) { // one epilogue per image the tile touches
                     int q = q0 + i, img = q / p, p0 = q - img * p, len = Math.min(valid - i, p - p0);
@@ -751,7 +750,7 @@ final class ConvKernel implements Kernel {
     /**
      * The register tile for {@code mt} pixels at {@code base + o0 ..} over K range [k0, k1) of panel
      * row {@code wOff}, stored to {@code dst[dOff + pixel * dStride + channel]}: the tile buffer, or
-     * (fused, {@code relu} applied in registers) the channels-last output itself.
+     * the channels-last output itself (then {@code relu} is applied there, in place).
      */
     private void runTile(float[] src, int base, int[] koff, int k0, int k1, int mt, int o0, int o1, int o2, int o3, int o4, int o5,
                          float[] wt, int wOff, int co0, float[] dst, int dOff, int dStride, boolean relu) {
@@ -764,16 +763,15 @@ final class ConvKernel implements Kernel {
         // ReLU in place over the just-stored (L1-hot) vectors; inside the tile methods it took C2
         // past its inlining budget, and the Vector API fell back to boxed code (10x slower)
         if (relu) {
-            int vectors = cvec;
             for (int i = 0; i < mt; i++) {
-                for (int j = 0, d = dOff + i * dStride; j < vectors; j++, d += L) Simd.relu(FloatVector.fromArray(S, dst, d)).intoArray(dst, d);
+                for (int j = 0, d = dOff + i * dStride; j < cvec; j++, d += L) Simd.relu(FloatVector.fromArray(S, dst, d)).intoArray(dst, d);
             }
         }
     }
 
     /**
-     * Whether a tile stores straight to the output (ReLU in registers, no tile buffer, no epilogue
-     * pass): a channels-last output without residual, a full panel of channels and a full tile of
+     * Whether a tile stores straight to the output (ReLU then applied in place; no tile buffer, no
+     * epilogue pass): a channels-last output without residual, a full panel of channels and a full tile of
      * consecutive pixels ({@code wholeTile}).
      */
     private boolean fusedEpilogue(int epilogue, int co0, boolean wholeTile) {
@@ -794,14 +792,12 @@ final class ConvKernel implements Kernel {
         int nrl = cvec * L, co0 = c * nrl;
         int[] poff = pg.poff(), koff = pg.koff();
         int tile = p0 / mt, k0 = pg.kRange()[2 * tile], k1 = pg.kRange()[2 * tile + 1], wOff = (c * k + k0) * nrl;
-        if (fusedEpilogue(epilogue, co0, p0 + mt <= g.p()) && pg.opix() == null) {
-            runTile(src, base, koff, k0, k1, mt, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                    wt, wOff, co0, g.oa(), oImg + p0 * g.oPix() + co0, g.oPix(), relu);
-            return;
+        boolean toOutput = fusedEpilogue(epilogue, co0, p0 + mt <= g.p()) && pg.opix() == null;
+        runTile(src, base, koff, k0, k1, mt, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5], wt, wOff, co0,
+                toOutput ? g.oa() : scratch, toOutput ? oImg + p0 * g.oPix() + co0 : sOff, toOutput ? g.oPix() : nrl, toOutput && relu);
+        if (!toOutput) {
+            tileEpilogue(epilogue, scratch, sOff, co0, Math.min(nrl, cout - co0), p0, Math.min(mt, g.p() - p0), pg.opix(), g, oImg, rImg);
         }
-        runTile(src, base, koff, k0, k1, mt, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
-                wt, wOff, co0, scratch, sOff, nrl, false);
-        tileEpilogue(epilogue, scratch, sOff, co0, Math.min(nrl, cout - co0), p0, Math.min(mt, g.p() - p0), pg.opix(), g, oImg, rImg);
     }
 
     /** Zero-padded copy of one image: rows/columns some window touches, [cin][hp][wp]. */

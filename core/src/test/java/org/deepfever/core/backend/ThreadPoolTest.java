@@ -22,6 +22,32 @@ class ThreadPoolTest {
     }
 
     @Test
+    void moreTasksThanSlotsAreGroupedAndEachRunsOnce() {
+        try (ThreadPool pool = new ThreadPool(3)) {
+            for (int tasks : new int[] {ThreadPool.MAX_SLOTS - 1, ThreadPool.MAX_SLOTS, ThreadPool.MAX_SLOTS + 1, 3 * ThreadPool.MAX_SLOTS + 17}) {
+                AtomicIntegerArray hits = new AtomicIntegerArray(tasks);
+                pool.parallelFor(tasks, i -> hits.incrementAndGet(i));
+                for (int i = 0; i < tasks; i++) assertEquals(1, hits.get(i), tasks + " tasks, task " + i);
+            }
+        }
+    }
+
+    @Test
+    void steadyStateLoopsAllocateNothingOnTheCaller() {
+        var bean = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (ThreadPool pool = new ThreadPool(2)) {
+            long[] sink = new long[64];
+            java.util.function.IntConsumer body = i -> sink[i] += i; // one body, reused: only the pool's own allocation is measured
+            for (int i = 0; i < 20_000; i++) pool.parallelFor(64, body);
+            long before = bean.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < 10_000; i++) pool.parallelFor(64, body);
+            long perLoop = (bean.getCurrentThreadAllocatedBytes() - before) / 10_000;
+            // the previous pool allocated a job and two counters per loop (~80 bytes)
+            assertEquals(0, perLoop, "bytes allocated per parallel loop");
+        }
+    }
+
+    @Test
     void failuresReachTheCallerAndThePoolStaysUsable() {
         try (ThreadPool pool = new ThreadPool(2)) {
             assertThrows(IllegalStateException.class, () -> pool.parallelFor(8, i -> {

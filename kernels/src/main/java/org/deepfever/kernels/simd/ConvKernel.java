@@ -1,5 +1,6 @@
 package org.deepfever.kernels.simd;
 
+import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.deepfever.core.Shape;
@@ -36,7 +37,7 @@ import org.deepfever.core.op.Conv2d;
  * the one contiguous range of K holding every tap that some pixel of the tile reads inside the
  * input ({@code tapRanges}: taps that read only padding are skipped). The epilogue transposes the
  * tile into an NCHW output; into a channels-last one the tile stores directly. Batches on small
- * maps are tiled across image boundaries ({@code runAcrossImages}).
+ * maps are tiled across image boundaries ({@code acrossImagesLoop}).
  *
  * <p>Channels-last: the channel-vector orientation also reads its input and residual, and writes its
  * output, in the executor's channels-last layout ({@link Tensor#isChannelsLast()}), which it declares
@@ -74,7 +75,7 @@ final class ConvKernel implements Kernel {
     static final int DIRECT_SMALL_P = Integer.getInteger("fever.conv.directSmallP", 1200);
     /**
      * Batches on maps up to this many pixels, in convs that read their input in place, are tiled
-     * across image boundaries ({@link #runAcrossImages}; {@code -Dfever.conv.acrossImagesMaxP=0}
+     * across image boundaries ({@link #acrossImagesLoop}; {@code -Dfever.conv.acrossImagesMaxP=0}
      * turns it off for A/B runs). 64 takes in the 7x7 and 3x3 stages: LayerProfile batch 8, 1
      * thread, sum of node medians 166.4 vs 169.9 ms (the 7x7 stage's 1x1s, Mixed_6a/7a, reduce and
      * dense gain 1-4 ms each per batch). At 15x15 (225 pixels) it was slower: the tiles already
@@ -649,14 +650,33 @@ final class ConvKernel implements Kernel {
         }
     }
 
+    /**
+     * One call's parallel loop, task count and body: the last one again while the same geometry (the
+     * same tensors), scratch and thread count come back, as a plan's do, so that a steady-state
+     * inference allocates no task lambda per conv. Everything the body captures follows from those three.
+     */
+    private record LoopT(Geometry g, float[] scratch, int threads, int tasks, IntConsumer body) {}
+    private volatile LoopT lastLoopT;
+
     private void runT(Tensor x, Tensor res, Tensor out, ExecContext ctx) {
+        int threads = threadsFor(x.dim(0), out.dim(2) * out.dim(3), ctx.pool().threads());
+        float[] scratch = ctx.scratch();
+        Geometry g = geometry(x, res, out);
+        LoopT loop = lastLoopT;
+        if (loop == null || loop.g() != g || loop.scratch() != scratch || loop.threads() != threads) {
+            loop = newLoopT(g, scratch, threads);
+            lastLoopT = loop;
+        }
+        ctx.pool().parallelFor(loop.tasks(), loop.body());
+    }
+
+    private LoopT newLoopT(Geometry g, float[] scratch, int threads) {
+        Tensor x = g.x(), res = g.res(), out = g.out();
         int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3), p = oh * ow;
         int xPix = pixelStrideOf(x);
         PadGeometry pg = padGeometry(h, w, oh, ow, xPix);
-        int threads = threadsFor(n, p, ctx.pool().threads());
         SplitT s = splitT(n, oh, ow, threads);
         int perTask = perTaskT(h, w, oh, ow);
-        float[] scratch = ctx.scratch();
         if ((long) s.tasks() * perTask > scratch.length) {
             throw new IllegalStateException("conv scratch too small: " + scratch.length + " < " + (long) s.tasks() * perTask);
         }
@@ -665,15 +685,11 @@ final class ConvKernel implements Kernel {
         int panelsT = (cout + nrl - 1) / nrl;
         int mt = tilePixels(p);
         int tiles = tileCount(oh, ow);
-        Geometry g = geometry(x, res, out);
         // epilogue by layouts: 0 NCHW out (transpose), 1 channels-last out and residual (vectors), 2 mixed (scalar)
         int epilogue = g.oPix() == 0 && (res == null || g.rPix() == 0) ? 0 : g.oPix() != 0 && (res == null || g.rPix() != 0) ? 1 : 2;
-        if (n > 1 && pg.inPlace() && p <= ACROSS_IMAGES_MAX_P) {
-            runAcrossImages(n, pg, wt, perTask, threads, epilogue, g, ctx);
-            return;
-        }
+        if (n > 1 && pg.inPlace() && p <= ACROSS_IMAGES_MAX_P) return acrossImagesLoop(n, pg, wt, perTask, threads, epilogue, g, scratch);
         int units = panelsT * tiles;
-        ctx.pool().parallelFor(s.tasks(), t -> {
+        IntConsumer body = t -> {
             int img = t / s.chunks(), ch = t % s.chunks();
             int u0 = (int) ((long) units * ch / s.chunks()), u1 = (int) ((long) units * (ch + 1) / s.chunks());
             if (u0 >= u1) return;
@@ -697,25 +713,26 @@ final class ConvKernel implements Kernel {
                     channelTile(src, base, pg, wt, c, q * mt, mt, scratch, sOff, epilogue, g, oImg, rImg);
                 }
             }
-        });
+        };
+        return new LoopT(g, scratch, threads, s.tasks(), body);
     }
 
     /**
-     * Channel-vector run of a batch whose convs read their input in place (1x1 and unpadded convs)
+     * Channel-vector loop over a batch whose convs read their input in place (1x1 and unpadded convs)
      * on small maps: the pixels of all images form one sequence, cut into tiles that may straddle
      * two images, panel-major over the whole batch. At 7x7 and 3x3 a tile of 6 then wastes no slots
      * (49 pixels per image take 10 tiles of 5, 9 take 2 of 5), and a panel's weights serve every
      * image while they are in cache. Threads take contiguous runs of tiles (at batch 8 on two
      * threads, about four images each), each run panel-major.
      */
-    private void runAcrossImages(int n, PadGeometry pg, float[] wt, int perTask, int threads, int epilogue, Geometry g, ExecContext ctx) {
+    private LoopT acrossImagesLoop(int n, PadGeometry pg, float[] wt, int perTask, int threads, int epilogue, Geometry g, float[] scratch) {
         int p = g.p(), total = n * p, mt = tilePixels(total), tiles = (total + mt - 1) / mt;
         int nrl = cvec * L, panelsT = (cout + nrl - 1) / nrl;
-        float[] scratch = ctx.scratch(), xa = g.xa();
+        float[] xa = g.xa();
         // no more tasks than the plan's scratch has slots for (it was sized for the per-image split)
         int tasks = Math.max(1, Math.min(Math.min(threads, tiles), scratch.length / perTask));
         int[] poff = pg.poff(), koff = pg.koff();
-        ctx.pool().parallelFor(tasks, t -> {
+        IntConsumer body = t -> {
             int t0 = (int) ((long) tiles * t / tasks), t1 = (int) ((long) tiles * (t + 1) / tasks);
             int sOff = t * perTask;
             for (int u = 0, units = panelsT * (t1 - t0); u < units; u++) {
@@ -737,7 +754,8 @@ final class ConvKernel implements Kernel {
                     i += len;
                 }
             }
-        });
+        };
+        return new LoopT(g, scratch, threads, tasks, body);
     }
 
     /** Input offset of pixel {@code q} of the batch's pixel sequence ({@code total} pixels, {@code p} per image). */

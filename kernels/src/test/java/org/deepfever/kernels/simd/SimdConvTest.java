@@ -86,6 +86,14 @@ public class SimdConvTest {
         c.add(new Case("3x3 pad3 cin5 2x3 cout9 (pixels reading padding only)", 1, 5, 2, 3, 9, 3, 3, 1, 1, 3, 3, 3, 3, 1, 1, true, N, false, false));
         c.add(new Case("1x5 stride(1,2) dilation(1,2) pad(0,4) cin6 5x9 cout17 b2", 2, 6, 5, 9, 17, 1, 5, 1, 2, 0, 4, 0, 4, 1, 2, true, R, false, false));
         c.add(new Case("5x1 pad(4,0) cin9 6x4 cout33 residual (rows reading padding only)", 1, 9, 6, 4, 33, 5, 1, 1, 1, 4, 0, 4, 0, 1, 1, true, N, true, false));
+        // larger maps with narrow panels: ragged last tile, fused ReLU store, column-major 1xN tiles
+        // with residual, padded and in-place inputs, batch > 1
+        c.add(new Case("3x3 pad1 cin11 13x14 cout30 relu b2 sliced (ragged tiles)", 2, 11, 13, 14, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, true));
+        c.add(new Case("1x7 cin9 15x17 cout20 pad(0,3) residual relu b2 (column tiles, 15x17)", 2, 9, 15, 17, 20, 1, 7, 1, 1, 0, 3, 0, 3, 1, 1, true, R, true, false));
+        c.add(new Case("1x1 cin37 12x12 cout32 relu b3 (whole tiles)", 3, 37, 12, 12, 32, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, false, false));
+        // batch-wide tiles (maps up to 64 pixels, batch > 1): tiles straddling images, K > 64, residual
+        c.add(new Case("1x1 cin200 7x7 cout128 residual relu b3 (batch-wide tiles)", 3, 200, 7, 7, 128, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, true, false));
+        c.add(new Case("3x3 s2 cin20 7x7 cout64 relu b4 sliced (batch-wide tiles, in place)", 4, 20, 7, 7, 64, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, R, false, true));
         return c.stream();
     }
 

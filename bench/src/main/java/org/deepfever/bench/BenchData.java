@@ -15,4 +15,12 @@ final class BenchData {
         for (int i = 0; i < data.length; i++) data[i] = (float) (rnd.nextGaussian() * sigma);
         return Tensor.of(data, dims);
     }
+
+    /** A batch of 140x140 RGB "faces" with values uniform in [-1, 1) (seed 1), flat NCHW: the profilers' input. */
+    static float[] uniformFaces(int batch) {
+        float[] data = new float[batch * 3 * 140 * 140];
+        SplittableRandom r = new SplittableRandom(1);
+        for (int i = 0; i < data.length; i++) data[i] = (float) r.nextDouble(-1, 1);
+        return data;
+    }
 }

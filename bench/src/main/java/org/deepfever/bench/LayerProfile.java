@@ -3,7 +3,6 @@ package org.deepfever.bench;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.deepfever.api.ModelFiles;
 import org.deepfever.core.Shape;
 import org.deepfever.core.Tensor;
@@ -28,9 +27,7 @@ public final class LayerProfile {
         try (ModelFiles.Loaded model = ModelFiles.load(Path.of(args[0]));
              CompiledGraph graph = CompiledGraph.compile(model.graph(), threads)) {
             String input = model.graph().inputs().keySet().iterator().next();
-            float[] data = new float[batch * 3 * 140 * 140];
-            SplittableRandom r = new SplittableRandom(1);
-            for (int i = 0; i < data.length; i++) data[i] = (float) r.nextDouble(-1, 1);
+            float[] data = BenchData.uniformFaces(batch);
             Map<String, Tensor> in = Map.of(input, Tensor.of(data, batch, 3, 140, 140));
             ExecutionPlan plan = graph.plan(batch);
             Shape[] shapes = model.graph().inferShapes(batch);

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -38,9 +37,7 @@ public final class OrtLayerProfile {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         Path prefix = Files.createTempDirectory("ort-profile").resolve("ort");
         String file;
-        float[] data = new float[batch * 3 * 140 * 140];
-        SplittableRandom r = new SplittableRandom(1);
-        for (int i = 0; i < data.length; i++) data[i] = (float) r.nextDouble(-1, 1);
+        float[] data = BenchData.uniformFaces(batch);
         long[] shape = {batch, 3, 140, 140};
         int warm = Math.max(20, runs / 5);
         try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {

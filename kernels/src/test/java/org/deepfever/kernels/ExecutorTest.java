@@ -101,6 +101,8 @@ class ExecutorTest {
             ExecutionPlan plan = fast.plan(1);
             // cat, d1_cat, d2_cat, d3_cat run no kernel; cat2 must copy
             assertEquals(4, plan.elidedConcats(), "elided concats");
+            // up's residual (stem) is read again later (ra): it must not be overwritten
+            assertEquals(0, plan.inPlaceOutputs(), "in-place outputs");
 
             for (int batch : new int[] {1, 3}) {
                 Tensor x = r(batch, 3, 17, 17);
@@ -172,6 +174,8 @@ class ExecutorTest {
                 int cl = fast.plan(1).channelsLastValues();
                 assertTrue(cl >= 8, "channels-last values: " + cl);
             }
+            // both residual convs write over their residual's buffer (the second over the first's)
+            if (Boolean.parseBoolean(System.getProperty("fever.layout.inPlace", "true"))) assertEquals(2, fast.plan(1).inPlaceOutputs());
             for (int batch : new int[] {1, 3}) {
                 Tensor x = r(batch, 24, 9, 9);
                 Map<String, Tensor> taps = new java.util.HashMap<>();

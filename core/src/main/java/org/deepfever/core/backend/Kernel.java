@@ -28,4 +28,13 @@ public interface Kernel {
 
     /** Whether the output may be given channels-last for these shapes (same rules as {@link #acceptsChannelsLast}). */
     default boolean writesChannelsLast(Shape[] inputs, Shape output) { return false; }
+
+    /**
+     * The input whose memory the output may share, or -1 (the default). A kernel names an input here
+     * only when it reads each element of it solely to compute the output element at the same index,
+     * before writing that element (the residual of a fused residual conv): the executor may then place
+     * the output in that input's buffer when this node is the buffer's last reader, so the kernel
+     * reads and writes one buffer instead of two. Must depend on the shapes' C, H, W only.
+     */
+    default int inPlaceInput(Shape[] inputs, Shape output) { return -1; }
 }

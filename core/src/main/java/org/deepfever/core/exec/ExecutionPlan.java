@@ -32,6 +32,8 @@ import org.deepfever.core.op.Concat;
  * A plan is used by one thread at a time; {@link CompiledGraph} pools them.
  */
 public final class ExecutionPlan implements ExecContext {
+    /** Outputs written over an input's buffer where the kernel allows it (A/B runs): {@code -Dfever.layout.inPlace=true|false}. */
+    static final boolean IN_PLACE = Boolean.parseBoolean(System.getProperty("fever.layout.inPlace", "true"));
     /** Channels-last buffers allowed (experiments, A/B runs): {@code -Dfever.layout.channelsLast=true|false}. */
     static final boolean CHANNELS_LAST = Boolean.parseBoolean(System.getProperty("fever.layout.channelsLast", "true"));
 
@@ -42,6 +44,7 @@ public final class ExecutionPlan implements ExecContext {
     private final int[] homeParent;   // value -> value whose buffer holds it, or -1
     private final int[] homeOffset;   // channel offset within the parent
     private final boolean[] skip;     // node -> concat fully aliased, nothing to run
+    private int inPlaceOutputs;       // outputs homed in an input's buffer (planInPlace)
     private final boolean[] channelsLast; // root value -> buffer stored NHWC
     private final long[] arenaOffset; // root value -> offset in arena (floats), -1 for graph inputs
     private final long arenaFloats;
@@ -68,6 +71,7 @@ public final class ExecutionPlan implements ExecContext {
         Arrays.fill(homeParent, -1);
         skip = new boolean[nodes.size()];
         planConcats(nodes, producer, isOutput);
+        planInPlace(nodes, producer, isOutput);
         channelsLast = chooseChannelsLast(nodes, producer, isOutput);
 
         // Lifetimes (node indices) of every value, then merged onto root buffers.
@@ -239,6 +243,47 @@ public final class ExecutionPlan implements ExecContext {
             }
         }
     }
+
+    /**
+     * Outputs placed in the buffer of the input their kernel may overwrite ({@link
+     * org.deepfever.core.backend.Kernel#inPlaceInput}: the residual of a fused residual conv) when
+     * nothing reads that buffer after this node: the Inception-ResNet blocks then update their input
+     * in place (one buffer read and written, as ONNX Runtime's conv with a fused sum does) instead of
+     * reading one and writing another. The output becomes a full-width view of the input's buffer.
+     */
+    private void planInPlace(List<Node> nodes, int[] producer, boolean[] isOutput) {
+        if (!IN_PLACE) return;
+        int values = shapes.length;
+        // per root buffer, the last node reading any value in it (graph outputs: never free)
+        int[] lastRead = new int[values];
+        Arrays.fill(lastRead, -1);
+        for (int i = 0; i < nodes.size(); i++) {
+            for (int in : nodes.get(i).inputs()) lastRead[root(in)] = Math.max(lastRead[root(in)], i);
+        }
+        for (int v = 0; v < values; v++) if (isOutput[v]) lastRead[root(v)] = Integer.MAX_VALUE;
+        for (int i = 0; i < nodes.size(); i++) {
+            if (skip[i]) continue;
+            Node n = nodes.get(i);
+            int k = compiled.kernel(i).inPlaceInput(inputShapes(n), shapes[n.output()]);
+            if (k < 0 || k >= n.inputCount()) continue;
+            int in = n.input(k), out = n.output(), r = root(in);
+            // the input must span its whole buffer (not a concat slice; an earlier in-place output is
+            // fine), read by nobody after this node, shaped like the output, and no other input of
+            // this node may live in it
+            if (producer[in] < 0 || producer[r] < 0 || !shapes[r].equals(shapes[in]) || channelOffset(in) != 0
+                    || homeParent[out] >= 0 || isOutput[out] || lastRead[r] != i || !shapes[in].equals(shapes[out])) continue;
+            boolean shared = false;
+            for (int j = 0; j < n.inputCount(); j++) shared |= j != k && root(n.input(j)) == r;
+            if (shared) continue;
+            homeParent[out] = in;
+            homeOffset[out] = 0;
+            lastRead[r] = lastRead[out]; // the buffer now lives as long as the output is read
+            inPlaceOutputs++;
+        }
+    }
+
+    /** Number of node outputs written in place over an input's buffer. */
+    public int inPlaceOutputs() { return inPlaceOutputs; }
 
     private int root(int v) {
         while (homeParent[v] >= 0) v = homeParent[v];

@@ -281,6 +281,13 @@ final class ConvKernel implements Kernel {
     @Override
     public boolean writesChannelsLast(Shape[] inputs, Shape output) { return handlesChannelsLast(output); }
 
+    /**
+     * The residual: every epilogue (and the pixel-vector one) reads a residual element only to write
+     * the output element at the same index, so the output may be written over the residual's buffer.
+     */
+    @Override
+    public int inPlaceInput(Shape[] inputs, Shape output) { return residual ? 1 : -1; }
+
     // ------------------------------------------------------------------ run
 
     @Override

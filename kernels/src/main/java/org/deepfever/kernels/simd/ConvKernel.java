@@ -84,6 +84,11 @@ final class ConvKernel implements Kernel {
     static final int ACROSS_IMAGES_MAX_P = Integer.getInteger("fever.conv.acrossImagesMaxP", 64);
     /** Tiles store straight to channels-last outputs where they can ({@link #fusedEpilogue}; {@code -Dfever.conv.fusedEpilogue=false} for A/B runs). */
     static final boolean FUSED_EPILOGUE = Boolean.parseBoolean(System.getProperty("fever.conv.fusedEpilogue", "true"));
+    /**
+     * Sliding 3-wide tiles ({@link #tileT6x2Slide3}) for narrow-panel convs with 3-wide, stride-1
+     * windows ({@code -Dfever.conv.slide=false} for A/B runs).
+     */
+    static final boolean SLIDE = Boolean.parseBoolean(System.getProperty("fever.conv.slide", "true"));
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
     /**
@@ -129,6 +134,8 @@ final class ConvKernel implements Kernel {
     private final int[] kc, ky, kx;
     /** Channel vectors per channel-vector panel: NR (6x2 micro-kernel) or NRW (6x4, 32-register machines). */
     private final int cvec;
+    /** Whether row tiles may use {@link #tileT6x2Slide3}: narrow panels, windows 3 wide, stride and dilation 1 across. */
+    private final boolean slide3;
     /** Channel-vector weights, packed on first use (immutable once published). */
     private volatile float[] packedT;
     /** Channel-vector input geometry of the last input size seen, NCHW and channels-last (immutable once published). */
@@ -172,6 +179,7 @@ final class ConvKernel implements Kernel {
         panels = (cout + MR - 1) / MR;
         bias = c.bias() == null ? new float[cout] : c.bias().toFloatArray();
         cvec = chooseChannelVectors(orientation, cout);
+        slide3 = SLIDE && !Simd.SCALAR && cvec == NR && kw == 3 && sw == 1 && dw == 1;
         biasT = java.util.Arrays.copyOf(bias, (cout + cvec * L - 1) / (cvec * L) * cvec * L);
         kc = new int[k];
         ky = new int[k];
@@ -542,7 +550,7 @@ final class ConvKernel implements Kernel {
      * 2-D ones. A 7x7 map's 1x7 and 7x1 convs skip 21% of their multiply-adds this way.
      */
     private int[] tapRanges(int h, int w, int oh, int ow, int[] opix) {
-        int p = oh * ow, mt = tilePixels(p), tiles = (p + mt - 1) / mt;
+        int p = oh * ow, mt = tilePixels(p, ow), tiles = (p + mt - 1) / mt;
         int[] r = new int[2 * tiles];
         for (int t = 0; t < tiles; t++) {
             int y0 = kh, y1 = 0, x0 = kw, x1 = 0;
@@ -580,15 +588,20 @@ final class ConvKernel implements Kernel {
 
     /** Pixel tiles per image of the channel-vector orientation. */
     private int tileCount(int oh, int ow) {
-        int mt = tilePixels(oh * ow);
+        int mt = tilePixels(oh * ow, ow);
         return (oh * ow + mt - 1) / mt;
     }
 
     /**
      * Pixels per channel-vector tile: MT, or 5 with wide panels when that wastes clearly fewer
-     * tile slots (49 pixels: 10 tiles of 5 instead of 9 of 6; 9 pixels: 2 of 5 instead of 2 of 6).
+     * tile slots (49 pixels: 10 tiles of 5 instead of 9 of 6; 9 pixels: 2 of 5 instead of 2 of 6),
+     * or 5 for sliding tiles on rows that 5 divides and 6 does not ({@code ow}: the output width,
+     * 0 when tiles span images).
      */
-    private int tilePixels(int p) {
+    private int tilePixels(int p, int ow) {
+        // sliding tiles along rows whose width 6 does not divide but 5 does (67x67 -> 65 wide, 15x15):
+        // every tile then lies inside one row
+        if (slide3 && ow > 0 && ow % MT != 0 && ow % 5 == 0) return 5;
         if (cvec != NRW) return MT;
         int waste6 = (p + MT - 1) / MT * MT - p, waste5 = (p + 4) / 5 * 5 - p;
         return waste6 - waste5 > 0.05 * p ? 5 : MT;
@@ -690,7 +703,7 @@ final class ConvKernel implements Kernel {
         float[] wt = packedT();
         int nrl = cvec * L;
         int panelsT = (cout + nrl - 1) / nrl;
-        int mt = tilePixels(p);
+        int mt = tilePixels(p, ow);
         int tiles = tileCount(oh, ow);
         // epilogue by layouts: 0 NCHW out (transpose), 1 channels-last out and residual (vectors), 2 mixed (scalar)
         int epilogue = g.oPix() == 0 && (res == null || g.rPix() == 0) ? 0 : g.oPix() != 0 && (res == null || g.rPix() != 0) ? 1 : 2;
@@ -733,7 +746,7 @@ final class ConvKernel implements Kernel {
      * threads, about four images each), each run panel-major.
      */
     private LoopT acrossImagesLoop(int n, PadGeometry pg, float[] wt, int perTask, int threads, int epilogue, Geometry g, float[] scratch) {
-        int p = g.p(), total = n * p, mt = tilePixels(total), tiles = (total + mt - 1) / mt;
+        int p = g.p(), total = n * p, mt = tilePixels(total, 0), tiles = (total + mt - 1) / mt;
         int nrl = cvec * L, panelsT = (cout + nrl - 1) / nrl;
         float[] xa = g.xa();
         // no more tasks than the plan's scratch has slots for (it was sized for the per-image split)
@@ -785,12 +798,16 @@ final class ConvKernel implements Kernel {
         if (cvec == NRW && mt == 5) tileT5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
         else if (cvec == NRW) tileT6x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         else tileT6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
-        // ReLU in place over the just-stored (L1-hot) vectors; inside the tile methods it took C2
-        // past its inlining budget, and the Vector API fell back to boxed code (10x slower)
-        if (relu) {
-            for (int i = 0; i < mt; i++) {
-                for (int j = 0, d = dOff + i * dStride; j < cvec; j++, d += L) Simd.relu(FloatVector.fromArray(S, dst, d)).intoArray(dst, d);
-            }
+        if (relu) reluTile(dst, dOff, dStride, mt);
+    }
+
+    /**
+     * ReLU in place over a just-stored (L1-hot) tile; inside the tile methods it took C2 past its
+     * inlining budget, and the Vector API fell back to boxed code (10x slower).
+     */
+    private void reluTile(float[] dst, int dOff, int dStride, int mt) {
+        for (int i = 0; i < mt; i++) {
+            for (int j = 0, d = dOff + i * dStride; j < cvec; j++, d += L) Simd.relu(FloatVector.fromArray(S, dst, d)).intoArray(dst, d);
         }
     }
 
@@ -817,9 +834,20 @@ final class ConvKernel implements Kernel {
         int nrl = cvec * L, co0 = c * nrl;
         int[] poff = pg.poff(), koff = pg.koff();
         int tile = p0 / mt, k0 = pg.kRange()[2 * tile], k1 = pg.kRange()[2 * tile + 1], wOff = (c * k + k0) * nrl;
-        boolean toOutput = fusedEpilogue(epilogue, co0, p0 + mt <= g.p()) && pg.opix() == null;
-        runTile(src, base, koff, k0, k1, mt, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5], wt, wOff, co0,
-                toOutput ? g.oa() : scratch, toOutput ? oImg + p0 * g.oPix() + co0 : sOff, toOutput ? g.oPix() : nrl, toOutput && relu);
+        boolean slideable = slide3 && pg.pix() != 0 && pg.opix() == null && p0 % g.ow() + mt <= g.ow();
+        // (the plain narrow tile always computes 6 pixels: a 5-pixel tile of it goes through the tile buffer)
+        boolean toOutput = fusedEpilogue(epilogue, co0, p0 + mt <= g.p()) && pg.opix() == null && (slideable || cvec == NRW || mt == MT);
+        float[] dst = toOutput ? g.oa() : scratch;
+        int dOff = toOutput ? oImg + p0 * g.oPix() + co0 : sOff, dStride = toOutput ? g.oPix() : nrl;
+        if (slideable) {
+            // pixels along one output row, source channels-last: each input value serves up to three taps
+            if (mt == MT) tileT6x2Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
+            else tileT5x2Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
+            if (toOutput && relu) reluTile(dst, dOff, dStride, mt);
+        } else {
+            runTile(src, base, koff, k0, k1, mt, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5], wt, wOff, co0,
+                    dst, dOff, dStride, toOutput && relu);
+        }
         if (!toOutput) {
             tileEpilogue(epilogue, scratch, sOff, co0, Math.min(nrl, cout - co0), p0, Math.min(mt, g.p() - p0), pg.opix(), g, oImg, rImg);
         }
@@ -915,6 +943,160 @@ final class ConvKernel implements Kernel {
         c41.intoArray(dst, dOff + 4 * dStride + L);
         c50.intoArray(dst, dOff + 5 * dStride);
         c51.intoArray(dst, dOff + 5 * dStride + L);
+    }
+
+    /**
+     * Six consecutive output pixels of one row x NR(=2) channel vectors of a conv whose windows are 3
+     * wide with stride and dilation 1 across, over the whole K (zero padding comes from the padded
+     * copy). Each input value is broadcast once and serves every tap that reads it: per kernel row and
+     * input channel, 8 broadcasts and 6 weight vectors feed 36 FMAs, where the 6-pixel tile needs 18
+     * broadcasts for the same work (with only two channel vectors, each broadcast of the plain tile
+     * feeds just two FMAs). {@code o}: the first pixel's window origin; {@code pix}: the source's pixel
+     * stride (channels-last), {@code rowStride}: its row stride.
+     */
+    private void tileT6x2Slide3(float[] x, int o, int pix, int rowStride, float[] wt, int wOff, float[] bias, int bOff,
+                                float[] dst, int dOff, int dStride) {
+        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
+        FloatVector c00 = b0, c01 = b1;
+        FloatVector c10 = b0, c11 = b1;
+        FloatVector c20 = b0, c21 = b1;
+        FloatVector c30 = b0, c31 = b1;
+        FloatVector c40 = b0, c41 = b1;
+        FloatVector c50 = b0, c51 = b1;
+        int r = NR * L, tap = cin * r; // weights: one k row = r floats, the next tap cin rows on
+        for (int ky = 0; ky < kh; ky++) {
+            int row = o + ky * dh * rowStride, wRow = wOff + ky * 3 * tap;
+            for (int ci = 0; ci < cin; ci++) {
+                int xi = row + ci, wi = wRow + ci * r;
+                FloatVector w00 = FloatVector.fromArray(S, wt, wi), w01 = FloatVector.fromArray(S, wt, wi + L);
+                FloatVector w10 = FloatVector.fromArray(S, wt, wi + tap), w11 = FloatVector.fromArray(S, wt, wi + tap + L);
+                FloatVector w20 = FloatVector.fromArray(S, wt, wi + 2 * tap), w21 = FloatVector.fromArray(S, wt, wi + 2 * tap + L);
+                FloatVector a = FloatVector.broadcast(S, x[xi]);
+                c00 = a.fma(w00, c00);
+                c01 = a.fma(w01, c01);
+                a = FloatVector.broadcast(S, x[xi + pix]);
+                c10 = a.fma(w00, c10);
+                c11 = a.fma(w01, c11);
+                c00 = a.fma(w10, c00);
+                c01 = a.fma(w11, c01);
+                a = FloatVector.broadcast(S, x[xi + 2 * pix]);
+                c20 = a.fma(w00, c20);
+                c21 = a.fma(w01, c21);
+                c10 = a.fma(w10, c10);
+                c11 = a.fma(w11, c11);
+                c00 = a.fma(w20, c00);
+                c01 = a.fma(w21, c01);
+                a = FloatVector.broadcast(S, x[xi + 3 * pix]);
+                c30 = a.fma(w00, c30);
+                c31 = a.fma(w01, c31);
+                c20 = a.fma(w10, c20);
+                c21 = a.fma(w11, c21);
+                c10 = a.fma(w20, c10);
+                c11 = a.fma(w21, c11);
+                a = FloatVector.broadcast(S, x[xi + 4 * pix]);
+                c40 = a.fma(w00, c40);
+                c41 = a.fma(w01, c41);
+                c30 = a.fma(w10, c30);
+                c31 = a.fma(w11, c31);
+                c20 = a.fma(w20, c20);
+                c21 = a.fma(w21, c21);
+                a = FloatVector.broadcast(S, x[xi + 5 * pix]);
+                c50 = a.fma(w00, c50);
+                c51 = a.fma(w01, c51);
+                c40 = a.fma(w10, c40);
+                c41 = a.fma(w11, c41);
+                c30 = a.fma(w20, c30);
+                c31 = a.fma(w21, c31);
+                a = FloatVector.broadcast(S, x[xi + 6 * pix]);
+                c50 = a.fma(w10, c50);
+                c51 = a.fma(w11, c51);
+                c40 = a.fma(w20, c40);
+                c41 = a.fma(w21, c41);
+                a = FloatVector.broadcast(S, x[xi + 7 * pix]);
+                c50 = a.fma(w20, c50);
+                c51 = a.fma(w21, c51);
+            }
+        }
+        c00.intoArray(dst, dOff);
+        c01.intoArray(dst, dOff + L);
+        c10.intoArray(dst, dOff + dStride);
+        c11.intoArray(dst, dOff + dStride + L);
+        c20.intoArray(dst, dOff + 2 * dStride);
+        c21.intoArray(dst, dOff + 2 * dStride + L);
+        c30.intoArray(dst, dOff + 3 * dStride);
+        c31.intoArray(dst, dOff + 3 * dStride + L);
+        c40.intoArray(dst, dOff + 4 * dStride);
+        c41.intoArray(dst, dOff + 4 * dStride + L);
+        c50.intoArray(dst, dOff + 5 * dStride);
+        c51.intoArray(dst, dOff + 5 * dStride + L);
+    }
+
+    /** {@link #tileT6x2Slide3} for five pixels (rows 5 wide but not 6: 65, 15). */
+    private void tileT5x2Slide3(float[] x, int o, int pix, int rowStride, float[] wt, int wOff, float[] bias, int bOff,
+                                float[] dst, int dOff, int dStride) {
+        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
+        FloatVector c00 = b0, c01 = b1;
+        FloatVector c10 = b0, c11 = b1;
+        FloatVector c20 = b0, c21 = b1;
+        FloatVector c30 = b0, c31 = b1;
+        FloatVector c40 = b0, c41 = b1;
+        int r = NR * L, tap = cin * r;
+        for (int ky = 0; ky < kh; ky++) {
+            int row = o + ky * dh * rowStride, wRow = wOff + ky * 3 * tap;
+            for (int ci = 0; ci < cin; ci++) {
+                int xi = row + ci, wi = wRow + ci * r;
+                FloatVector w00 = FloatVector.fromArray(S, wt, wi), w01 = FloatVector.fromArray(S, wt, wi + L);
+                FloatVector w10 = FloatVector.fromArray(S, wt, wi + tap), w11 = FloatVector.fromArray(S, wt, wi + tap + L);
+                FloatVector w20 = FloatVector.fromArray(S, wt, wi + 2 * tap), w21 = FloatVector.fromArray(S, wt, wi + 2 * tap + L);
+                FloatVector a = FloatVector.broadcast(S, x[xi]);
+                c00 = a.fma(w00, c00);
+                c01 = a.fma(w01, c01);
+                a = FloatVector.broadcast(S, x[xi + pix]);
+                c10 = a.fma(w00, c10);
+                c11 = a.fma(w01, c11);
+                c00 = a.fma(w10, c00);
+                c01 = a.fma(w11, c01);
+                a = FloatVector.broadcast(S, x[xi + 2 * pix]);
+                c20 = a.fma(w00, c20);
+                c21 = a.fma(w01, c21);
+                c10 = a.fma(w10, c10);
+                c11 = a.fma(w11, c11);
+                c00 = a.fma(w20, c00);
+                c01 = a.fma(w21, c01);
+                a = FloatVector.broadcast(S, x[xi + 3 * pix]);
+                c30 = a.fma(w00, c30);
+                c31 = a.fma(w01, c31);
+                c20 = a.fma(w10, c20);
+                c21 = a.fma(w11, c21);
+                c10 = a.fma(w20, c10);
+                c11 = a.fma(w21, c11);
+                a = FloatVector.broadcast(S, x[xi + 4 * pix]);
+                c40 = a.fma(w00, c40);
+                c41 = a.fma(w01, c41);
+                c30 = a.fma(w10, c30);
+                c31 = a.fma(w11, c31);
+                c20 = a.fma(w20, c20);
+                c21 = a.fma(w21, c21);
+                a = FloatVector.broadcast(S, x[xi + 5 * pix]);
+                c40 = a.fma(w10, c40);
+                c41 = a.fma(w11, c41);
+                c30 = a.fma(w20, c30);
+                c31 = a.fma(w21, c31);
+                a = FloatVector.broadcast(S, x[xi + 6 * pix]);
+                c40 = a.fma(w20, c40);
+                c41 = a.fma(w21, c41);
+            }
+        }
+        c00.intoArray(dst, dOff);
+        c01.intoArray(dst, dOff + L);
+        c10.intoArray(dst, dOff + dStride);
+        c11.intoArray(dst, dOff + dStride + L);
+        c20.intoArray(dst, dOff + 2 * dStride);
+        c21.intoArray(dst, dOff + 2 * dStride + L);
+        c30.intoArray(dst, dOff + 3 * dStride);
+        c31.intoArray(dst, dOff + 3 * dStride + L);
+        c40.intoArray(dst, dOff + 4 * dStride);
+        c41.intoArray(dst, dOff + 4 * dStride + L);
     }
 
     /** MT(=6) pixels x NRW(=4) channel vectors: {@link #tileT6x2} with twice the channels per broadcast. */

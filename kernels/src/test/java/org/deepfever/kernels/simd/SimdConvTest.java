@@ -94,6 +94,12 @@ public class SimdConvTest {
         // batch-wide tiles (maps up to 64 pixels, batch > 1): tiles straddling images, K > 64, residual
         c.add(new Case("1x1 cin200 7x7 cout128 residual relu b3 (batch-wide tiles)", 3, 200, 7, 7, 128, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, true, false));
         c.add(new Case("3x3 s2 cin20 7x7 cout64 relu b4 sliced (batch-wide tiles, in place)", 4, 20, 7, 7, 64, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, R, false, true));
+        // sliding 3-wide tiles (narrow panels, stride 1 across): rows of 15 (5-pixel tiles), rows of 20
+        // (6-pixel tiles, some crossing rows: the plain tile), stride 2 down, dilation 2 down, batch > 1
+        c.add(new Case("3x3 pad1 cin9 10x15 cout32 relu b2 sliced (sliding, 5-pixel tiles)", 2, 9, 10, 15, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, true));
+        c.add(new Case("3x3 cin7 12x17 cout30 residual b2 (sliding, in place, 5-pixel tiles)", 2, 7, 12, 17, 30, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, true, N, true, false));
+        c.add(new Case("3x3 pad1 cin5 9x20 cout20 relu (sliding, 6-pixel tiles, rows of 20)", 1, 5, 9, 20, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, false));
+        c.add(new Case("3x3 stride(2,1) dilation(2,1) pad(2,1) cin6 13x15 cout17 b2 (sliding rows, strided and dilated down)", 2, 6, 13, 15, 17, 3, 3, 2, 1, 2, 1, 2, 1, 2, 1, true, R, false, false));
         return c.stream();
     }
 

@@ -89,6 +89,8 @@ final class ConvKernel implements Kernel {
      * windows ({@code -Dfever.conv.slide=false} for A/B runs).
      */
     static final boolean SLIDE = Boolean.parseBoolean(System.getProperty("fever.conv.slide", "true"));
+    /** Sliding tiles for wide panels too ({@link #tileT5x4Slide3}; {@code -Dfever.conv.slideWide=false} for A/B runs). */
+    static final boolean SLIDE_WIDE = Boolean.parseBoolean(System.getProperty("fever.conv.slideWide", "true"));
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
     /**
@@ -179,7 +181,9 @@ final class ConvKernel implements Kernel {
         panels = (cout + MR - 1) / MR;
         bias = c.bias() == null ? new float[cout] : c.bias().toFloatArray();
         cvec = chooseChannelVectors(orientation, cout);
-        slide3 = SLIDE && !Simd.SCALAR && cvec == NR && kw == 3 && sw == 1 && dw == 1;
+        // wide sliding tiles only where each kernel row has enough input channels to amortise the
+        // seven held broadcasts (conv2d_2b, 32 channels, measured 1-3% slower with them)
+        slide3 = SLIDE && !Simd.SCALAR && kw == 3 && sw == 1 && dw == 1 && (cvec == NR || SLIDE_WIDE && cin >= 64);
         biasT = java.util.Arrays.copyOf(bias, (cout + cvec * L - 1) / (cvec * L) * cvec * L);
         kc = new int[k];
         ky = new int[k];
@@ -601,7 +605,7 @@ final class ConvKernel implements Kernel {
     private int tilePixels(int p, int ow) {
         // sliding tiles along rows whose width 6 does not divide but 5 does (67x67 -> 65 wide, 15x15):
         // every tile then lies inside one row
-        if (slide3 && ow > 0 && ow % MT != 0 && ow % 5 == 0) return 5;
+        if (slide3 && ow > 0 && (cvec == NRW || ow % MT != 0 && ow % 5 == 0)) return 5; // wide sliding tiles are 5 pixels
         if (cvec != NRW) return MT;
         int waste6 = (p + MT - 1) / MT * MT - p, waste5 = (p + 4) / 5 * 5 - p;
         return waste6 - waste5 > 0.05 * p ? 5 : MT;
@@ -841,7 +845,8 @@ final class ConvKernel implements Kernel {
         int dOff = toOutput ? oImg + p0 * g.oPix() + co0 : sOff, dStride = toOutput ? g.oPix() : nrl;
         if (slideable) {
             // pixels along one output row, source channels-last: each input value serves up to three taps
-            if (mt == MT) tileT6x2Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
+            if (cvec == NRW) tileT5x4Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
+            else if (mt == MT) tileT6x2Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
             else tileT5x2Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
             if (toOutput && relu) reluTile(dst, dOff, dStride, mt);
         } else {
@@ -1097,6 +1102,129 @@ final class ConvKernel implements Kernel {
         c31.intoArray(dst, dOff + 3 * dStride + L);
         c40.intoArray(dst, dOff + 4 * dStride);
         c41.intoArray(dst, dOff + 4 * dStride + L);
+    }
+
+    /**
+     * Five pixels of one row x NRW(=4) channel vectors, sliding as {@link #tileT6x2Slide3}: per kernel
+     * row and input channel the seven input values the three taps read are broadcast once and held
+     * (20 accumulators, 7 inputs, 4 weights: 31 registers), then each tap's 4 weight vectors feed 20
+     * FMAs: 7 broadcasts per 60 FMAs where the plain 5x4 tile needs 15.
+     */
+    private void tileT5x4Slide3(float[] x, int o, int pix, int rowStride, float[] wt, int wOff, float[] bias, int bOff,
+                                float[] dst, int dOff, int dStride) {
+        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
+        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
+        FloatVector c00 = b0, c01 = b1, c02 = b2, c03 = b3;
+        FloatVector c10 = b0, c11 = b1, c12 = b2, c13 = b3;
+        FloatVector c20 = b0, c21 = b1, c22 = b2, c23 = b3;
+        FloatVector c30 = b0, c31 = b1, c32 = b2, c33 = b3;
+        FloatVector c40 = b0, c41 = b1, c42 = b2, c43 = b3;
+        int r = NRW * L, tap = cin * r;
+        for (int ky = 0; ky < kh; ky++) {
+            int row = o + ky * dh * rowStride, wRow = wOff + ky * 3 * tap;
+            for (int ci = 0; ci < cin; ci++) {
+                int xi = row + ci, wi = wRow + ci * r;
+                FloatVector a0 = FloatVector.broadcast(S, x[xi]);
+                FloatVector a1 = FloatVector.broadcast(S, x[xi + pix]);
+                FloatVector a2 = FloatVector.broadcast(S, x[xi + 2 * pix]);
+                FloatVector a3 = FloatVector.broadcast(S, x[xi + 3 * pix]);
+                FloatVector a4 = FloatVector.broadcast(S, x[xi + 4 * pix]);
+                FloatVector a5 = FloatVector.broadcast(S, x[xi + 5 * pix]);
+                FloatVector a6 = FloatVector.broadcast(S, x[xi + 6 * pix]);
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                c00 = a0.fma(w0, c00);
+                c01 = a0.fma(w1, c01);
+                c02 = a0.fma(w2, c02);
+                c03 = a0.fma(w3, c03);
+                c10 = a1.fma(w0, c10);
+                c11 = a1.fma(w1, c11);
+                c12 = a1.fma(w2, c12);
+                c13 = a1.fma(w3, c13);
+                c20 = a2.fma(w0, c20);
+                c21 = a2.fma(w1, c21);
+                c22 = a2.fma(w2, c22);
+                c23 = a2.fma(w3, c23);
+                c30 = a3.fma(w0, c30);
+                c31 = a3.fma(w1, c31);
+                c32 = a3.fma(w2, c32);
+                c33 = a3.fma(w3, c33);
+                c40 = a4.fma(w0, c40);
+                c41 = a4.fma(w1, c41);
+                c42 = a4.fma(w2, c42);
+                c43 = a4.fma(w3, c43);
+                w0 = FloatVector.fromArray(S, wt, wi + tap);
+                w1 = FloatVector.fromArray(S, wt, wi + tap + L);
+                w2 = FloatVector.fromArray(S, wt, wi + tap + 2 * L);
+                w3 = FloatVector.fromArray(S, wt, wi + tap + 3 * L);
+                c00 = a1.fma(w0, c00);
+                c01 = a1.fma(w1, c01);
+                c02 = a1.fma(w2, c02);
+                c03 = a1.fma(w3, c03);
+                c10 = a2.fma(w0, c10);
+                c11 = a2.fma(w1, c11);
+                c12 = a2.fma(w2, c12);
+                c13 = a2.fma(w3, c13);
+                c20 = a3.fma(w0, c20);
+                c21 = a3.fma(w1, c21);
+                c22 = a3.fma(w2, c22);
+                c23 = a3.fma(w3, c23);
+                c30 = a4.fma(w0, c30);
+                c31 = a4.fma(w1, c31);
+                c32 = a4.fma(w2, c32);
+                c33 = a4.fma(w3, c33);
+                c40 = a5.fma(w0, c40);
+                c41 = a5.fma(w1, c41);
+                c42 = a5.fma(w2, c42);
+                c43 = a5.fma(w3, c43);
+                w0 = FloatVector.fromArray(S, wt, wi + 2 * tap);
+                w1 = FloatVector.fromArray(S, wt, wi + 2 * tap + L);
+                w2 = FloatVector.fromArray(S, wt, wi + 2 * tap + 2 * L);
+                w3 = FloatVector.fromArray(S, wt, wi + 2 * tap + 3 * L);
+                c00 = a2.fma(w0, c00);
+                c01 = a2.fma(w1, c01);
+                c02 = a2.fma(w2, c02);
+                c03 = a2.fma(w3, c03);
+                c10 = a3.fma(w0, c10);
+                c11 = a3.fma(w1, c11);
+                c12 = a3.fma(w2, c12);
+                c13 = a3.fma(w3, c13);
+                c20 = a4.fma(w0, c20);
+                c21 = a4.fma(w1, c21);
+                c22 = a4.fma(w2, c22);
+                c23 = a4.fma(w3, c23);
+                c30 = a5.fma(w0, c30);
+                c31 = a5.fma(w1, c31);
+                c32 = a5.fma(w2, c32);
+                c33 = a5.fma(w3, c33);
+                c40 = a6.fma(w0, c40);
+                c41 = a6.fma(w1, c41);
+                c42 = a6.fma(w2, c42);
+                c43 = a6.fma(w3, c43);
+            }
+        }
+        c00.intoArray(dst, dOff);
+        c01.intoArray(dst, dOff + L);
+        c02.intoArray(dst, dOff + 2 * L);
+        c03.intoArray(dst, dOff + 3 * L);
+        c10.intoArray(dst, dOff + dStride);
+        c11.intoArray(dst, dOff + dStride + L);
+        c12.intoArray(dst, dOff + dStride + 2 * L);
+        c13.intoArray(dst, dOff + dStride + 3 * L);
+        c20.intoArray(dst, dOff + 2 * dStride);
+        c21.intoArray(dst, dOff + 2 * dStride + L);
+        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
+        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
+        c30.intoArray(dst, dOff + 3 * dStride);
+        c31.intoArray(dst, dOff + 3 * dStride + L);
+        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
+        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
+        c40.intoArray(dst, dOff + 4 * dStride);
+        c41.intoArray(dst, dOff + 4 * dStride + L);
+        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
+        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
     }
 
     /** MT(=6) pixels x NRW(=4) channel vectors: {@link #tileT6x2} with twice the channels per broadcast. */

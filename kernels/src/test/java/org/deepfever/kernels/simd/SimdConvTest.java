@@ -100,6 +100,8 @@ public class SimdConvTest {
         c.add(new Case("3x3 cin7 12x17 cout30 residual b2 (sliding, in place, 5-pixel tiles)", 2, 7, 12, 17, 30, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, true, N, true, false));
         c.add(new Case("3x3 pad1 cin5 9x20 cout20 relu (sliding, 6-pixel tiles, rows of 20)", 1, 5, 9, 20, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, false));
         c.add(new Case("3x3 stride(2,1) dilation(2,1) pad(2,1) cin6 13x15 cout17 b2 (sliding rows, strided and dilated down)", 2, 6, 13, 15, 17, 3, 3, 2, 1, 2, 1, 2, 1, 2, 1, true, R, false, false));
+        c.add(new Case("3x3 pad1 cin65 11x15 cout64 relu b2 sliced (wide sliding tiles)", 2, 65, 11, 15, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, true));
+        c.add(new Case("3x3 cin70 13x13 cout128 residual (wide sliding, in place, rows of 11: some tiles cross)", 1, 70, 13, 13, 128, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, true, N, true, false));
         return c.stream();
     }
 

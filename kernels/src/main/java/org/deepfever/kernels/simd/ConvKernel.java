@@ -39,6 +39,11 @@ import org.deepfever.core.op.Conv2d;
  * tile into an NCHW output; into a channels-last one the tile stores directly. Batches on small
  * maps are tiled across image boundaries ({@code acrossImagesLoop}).
  *
+ * <p>Sliding tiles: for windows 3 wide with stride 1 across, a tile whose pixels lie along one output
+ * row of a channels-last source broadcasts each input value once for all the taps that read it
+ * ({@link #tileT6x2Slide3}, {@link #tileT5x2Slide3}, {@link #tileT5x4Slide3}); the plain tiles
+ * broadcast it once per tap.
+ *
  * <p>Channels-last: the channel-vector orientation also reads its input and residual, and writes its
  * output, in the executor's channels-last layout ({@link Tensor#isChannelsLast()}), which it declares
  * in {@link #acceptsChannelsLast}. A tile's pixel-major accumulators then go out as whole vectors (no

@@ -270,7 +270,7 @@ public final class ExecutionPlan implements ExecContext {
             // the input must span its whole buffer (not a concat slice; an earlier in-place output is
             // fine), read by nobody after this node, shaped like the output, and no other input of
             // this node may live in it
-            if (producer[in] < 0 || producer[r] < 0 || !shapes[r].equals(shapes[in]) || channelOffset(in) != 0
+            if (producer[r] < 0 || !shapes[r].equals(shapes[in]) || channelOffset(in) != 0
                     || homeParent[out] >= 0 || isOutput[out] || lastRead[r] != i || !shapes[in].equals(shapes[out])) continue;
             boolean shared = false;
             for (int j = 0; j < n.inputCount(); j++) shared |= j != k && root(n.input(j)) == r;

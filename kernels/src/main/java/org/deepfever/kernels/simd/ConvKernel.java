@@ -90,8 +90,8 @@ final class ConvKernel implements Kernel {
     /** Tiles store straight to channels-last outputs where they can ({@link #fusedEpilogue}; {@code -Dfever.conv.fusedEpilogue=false} for A/B runs). */
     static final boolean FUSED_EPILOGUE = Boolean.parseBoolean(System.getProperty("fever.conv.fusedEpilogue", "true"));
     /**
-     * Sliding 3-wide tiles ({@link #tileT6x2Slide3}) for narrow-panel convs with 3-wide, stride-1
-     * windows ({@code -Dfever.conv.slide=false} for A/B runs).
+     * Sliding tiles ({@link #tileT6x2Slide3} and its kin) for convs with 3-wide, stride-1 windows
+     * ({@code -Dfever.conv.slide=false} for A/B runs).
      */
     static final boolean SLIDE = Boolean.parseBoolean(System.getProperty("fever.conv.slide", "true"));
     /** Sliding tiles for wide panels too ({@link #tileT5x4Slide3}; {@code -Dfever.conv.slideWide=false} for A/B runs). */
@@ -141,7 +141,11 @@ final class ConvKernel implements Kernel {
     private final int[] kc, ky, kx;
     /** Channel vectors per channel-vector panel: NR (6x2 micro-kernel) or NRW (6x4, 32-register machines). */
     private final int cvec;
-    /** Whether row tiles may use {@link #tileT6x2Slide3}: narrow panels, windows 3 wide, stride and dilation 1 across. */
+    /**
+     * Whether row tiles may slide ({@link #tileT6x2Slide3}, {@link #tileT5x2Slide3}, {@link
+     * #tileT5x4Slide3}): windows 3 wide, stride and dilation 1 across; wide panels only with >= 64
+     * input channels.
+     */
     private final boolean slide3;
     /** Channel-vector weights, packed on first use (immutable once published). */
     private volatile float[] packedT;

@@ -12,7 +12,7 @@ import org.deepfever.core.graph.Node;
 
 /**
  * Where the time goes: runs a model many times and prints, per node, the median time, its share
- * and GFLOP/s, slowest first. {@code java -cp fever-bench.jar org.deepfever.bench.LayerProfile
+ * GFLOP/s and output layout (NCHW, or NHWC for a channels-last buffer), slowest first. {@code java -cp fever-bench.jar org.deepfever.bench.LayerProfile
  * MODEL [batch] [threads] [runs]}.
  */
 public final class LayerProfile {
@@ -36,6 +36,8 @@ public final class LayerProfile {
             Map<Node, Integer> index = new HashMap<>();
             for (int i = 0; i < n; i++) index.put(model.graph().nodes().get(i), i);
             for (int w = 0; w < Math.max(20, runs / 5); w++) plan.execute(in, null);
+            boolean[] outCl = new boolean[n];
+            plan.execute(in, (node, t) -> outCl[index.get(node)] = t.isChannelsLast());
             long[] total = new long[runs];
             for (int run = 0; run < runs; run++) {
                 final int rr = run;
@@ -50,7 +52,7 @@ public final class LayerProfile {
             }
             java.util.Arrays.sort(total);
             double totalMs = total[runs / 2] / 1e6;
-            record Row(String name, String kind, double ms, double gflops) {}
+            record Row(String name, String kind, double ms, double gflops, String layout) {}
             java.util.List<Row> rows = new java.util.ArrayList<>();
             for (int i = 0; i < n; i++) {
                 Node node = model.graph().nodes().get(i);
@@ -60,7 +62,7 @@ public final class LayerProfile {
                 Shape[] ins = new Shape[node.inputCount()];
                 for (int k = 0; k < ins.length; k++) ins[k] = shapes[node.input(k)];
                 double flop = 2.0 * node.op().macs(ins) * batch;
-                rows.add(new Row(node.name(), node.op().kind() + " " + shapes[node.output()], ms, flop / (ms * 1e6)));
+                rows.add(new Row(node.name(), node.op().kind() + " " + shapes[node.output()], ms, flop / (ms * 1e6), outCl[i] ? "NHWC" : "NCHW"));
             }
             rows.sort((a, b) -> Double.compare(b.ms, a.ms));
             System.out.printf("median total %.2f ms, p10 %.2f ms (batch %d, %d threads); per node medians below%n", totalMs, total[runs / 10] / 1e6, batch, threads);
@@ -68,7 +70,7 @@ public final class LayerProfile {
             for (Row row : rows) sum += row.ms;
             int shown = Integer.getInteger("fever.profile.rows", 40);
             for (Row row : rows.subList(0, Math.min(shown, rows.size()))) {
-                System.out.printf("%8.3f ms %5.1f%% %7.1f GFLOP/s  %-40s %s%n", row.ms, 100 * row.ms / sum, row.gflops, row.name, row.kind);
+                System.out.printf("%8.3f ms %5.1f%% %7.1f GFLOP/s  %-40s %s %s%n", row.ms, 100 * row.ms / sum, row.gflops, row.name, row.kind, row.layout);
             }
             Map<String, Double> byKind = new java.util.TreeMap<>();
             for (Row row : rows) byKind.merge(row.kind.split(" ")[0], row.ms, Double::sum);

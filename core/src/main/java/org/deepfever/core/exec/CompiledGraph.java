@@ -36,10 +36,10 @@ public final class CompiledGraph implements AutoCloseable {
     private final Map<Integer, ConcurrentLinkedQueue<ExecutionPlan>> plans = new ConcurrentHashMap<>();
 
     public CompiledGraph(Graph graph, Backend preferred, Backend fallback, ThreadPool pool, boolean ownsPool) {
-        this.graph = graph;
+        this.graph = Schedule.POOLS_EARLY ? Schedule.poolsEarly(graph) : graph;
         this.pool = pool;
         this.ownsPool = ownsPool;
-        List<Node> nodes = graph.nodes();
+        List<Node> nodes = this.graph.nodes();
         this.kernels = new Kernel[nodes.size()];
         this.chosen = new Backend[nodes.size()];
         try {
@@ -131,6 +131,7 @@ public final class CompiledGraph implements AutoCloseable {
         return new CompiledGraph(graph, preferred, fallback, new ThreadPool(threads), true);
     }
 
+    /** The graph as it runs: the given one, its nodes perhaps reordered ({@link Schedule}). */
     public Graph graph() { return graph; }
     public ThreadPool pool() { return pool; }
     Kernel kernel(int node) { return kernels[node]; }

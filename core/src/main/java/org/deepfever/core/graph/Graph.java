@@ -36,6 +36,27 @@ public final class Graph {
     /** Output name to value id, in declaration order. */
     public Map<String, Integer> outputs() { return outputs; }
 
+    /**
+     * The same graph with its nodes in another order ({@code order}: a permutation of {@link #nodes()}
+     * in which every node comes after the producers of its inputs).
+     */
+    public Graph withNodeOrder(List<Node> order) {
+        java.util.Set<Node> given = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        given.addAll(order);
+        if (order.size() != nodes.size() || given.size() != nodes.size() || !nodes.stream().allMatch(given::contains)) {
+            throw new IllegalArgumentException("node order: not a permutation of the graph's nodes");
+        }
+        boolean[] ready = new boolean[valueCount()];
+        for (int v : inputs.values()) ready[v] = true;
+        for (Node n : order) {
+            for (int v : n.inputs()) {
+                if (!ready[v]) throw new IllegalArgumentException("node order: " + n.name() + " runs before its input " + valueName(v) + " exists");
+            }
+            ready[n.output()] = true;
+        }
+        return new Graph(order, valueNames, inputs, inputShapes, outputs);
+    }
+
     /** Shapes of every value for a concrete batch size (the dynamic dimension of the inputs). */
     public Shape[] inferShapes(int batch) {
         Shape[] shapes = new Shape[valueCount()];

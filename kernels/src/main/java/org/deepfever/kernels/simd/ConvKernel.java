@@ -96,6 +96,8 @@ final class ConvKernel implements Kernel {
     static final boolean SLIDE = Boolean.parseBoolean(System.getProperty("fever.conv.slide", "true"));
     /** Sliding tiles for wide panels too ({@link #tileT5x4Slide3}; {@code -Dfever.conv.slideWide=false} for A/B runs). */
     static final boolean SLIDE_WIDE = Boolean.parseBoolean(System.getProperty("fever.conv.slideWide", "true"));
+    /** Five-vector panels ({@link #tileT4x5}) where Cout suits them ({@code -Dfever.conv.five=false} for A/B runs). */
+    static final boolean FIVE = Boolean.parseBoolean(System.getProperty("fever.conv.five", "true"));
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
     /**
@@ -111,6 +113,8 @@ final class ConvKernel implements Kernel {
     static final int BLOCK_FLOATS = 96 * 1024;
     /** Channel vectors per panel of the wide channel-vector micro-kernel ({@link #tileT6x4}). */
     static final int NRW = 4;
+    /** Channel vectors per panel of the five-vector micro-kernel ({@link #tileT4x5}: Cout a multiple of 5 vectors). */
+    static final int NR5 = 5;
     /** Floats of the per-task tile buffer (raw accumulators of one tile, either orientation). */
     static final int TILE = Math.max(MR * NR, MT * NRW) * L;
 
@@ -125,7 +129,10 @@ final class ConvKernel implements Kernel {
 
 
     private final Conv2d op;
-    /** -1: choose per call; 0: always pixel-vector; 1: always channel-vector; 2: always channel-vector, wide panels (tests, experiments). */
+    /**
+     * -1: choose per call; 0: always pixel-vector; 1: always channel-vector; 2: always channel-vector,
+     * wide panels; 3: always channel-vector, five-vector panels (tests, experiments).
+     */
     private final int orientation;
     /** Multiply-adds per call below which the call runs on one thread. */
     private final long parallelMinMacs;
@@ -139,7 +146,7 @@ final class ConvKernel implements Kernel {
     private final boolean relu, residual, direct;
     /** Per k: channel, ky*dh, kx*dw (for im2col). */
     private final int[] kc, ky, kx;
-    /** Channel vectors per channel-vector panel: NR (6x2 micro-kernel) or NRW (6x4, 32-register machines). */
+    /** Channel vectors per channel-vector panel: NR (6x2 micro-kernel), NRW (6x4) or NR5 (4x5; both 32-register machines). */
     private final int cvec;
     /**
      * Whether row tiles may slide ({@link #tileT6x2Slide3}, {@link #tileT5x2Slide3}, {@link
@@ -192,7 +199,7 @@ final class ConvKernel implements Kernel {
         cvec = chooseChannelVectors(orientation, cout);
         // wide sliding tiles only where each kernel row has enough input channels to amortise the
         // seven held broadcasts (conv2d_2b, 32 channels, measured 1-3% slower with them)
-        slide3 = SLIDE && !Simd.SCALAR && kw == 3 && sw == 1 && dw == 1 && (cvec == NR || SLIDE_WIDE && cin >= 64);
+        slide3 = SLIDE && !Simd.SCALAR && kw == 3 && sw == 1 && dw == 1 && (cvec == NR || cvec == NRW && SLIDE_WIDE && cin >= 64);
         biasT = java.util.Arrays.copyOf(bias, (cout + cvec * L - 1) / (cvec * L) * cvec * L);
         kc = new int[k];
         ky = new int[k];
@@ -246,15 +253,23 @@ final class ConvKernel implements Kernel {
     /**
      * Channel vectors per panel of the channel-vector orientation: the wide 6x4 tile (24
      * accumulators, half the broadcasts per FMA of 6x2) needs 32 vector registers and wastes
-     * few lanes only when Cout is close to a multiple of 4 vectors.
+     * few lanes only when Cout is close to a multiple of 4 vectors; else the 4x5 tile (20
+     * accumulators) when Cout is close to a multiple of 5 vectors and 2-vector panels would waste more
+     * (conv2d_3b: Cout 80 is five 16-lane vectors, in 2-vector panels 83% of the lanes carry work).
      */
     private static int chooseChannelVectors(int orientation, int cout) {
         if (Simd.SCALAR) return NR;
         if (orientation == 2) return NRW;
+        if (orientation == 3) return NR5;
         if (orientation >= 0 || !WIDE_REGISTER_FILE) return NR;
-        int w = NRW * L;
-        double laneUse = cout / (double) ((cout + w - 1) / w * w);
-        return laneUse >= 0.9 ? NRW : NR;
+        if (laneUse(cout, NRW) >= 0.9) return NRW;
+        return FIVE && laneUse(cout, NR5) >= 0.9 && laneUse(cout, NR5) > laneUse(cout, NR) ? NR5 : NR;
+    }
+
+    /** The fraction of the lanes of panels of {@code vectors} channel vectors that hold one of {@code cout} channels. */
+    private static double laneUse(int cout, int vectors) {
+        int w = vectors * L;
+        return cout / (double) ((cout + w - 1) / w * w);
     }
 
     /** Whether a call with {@code p} output pixels runs in the channel-vector orientation. */
@@ -615,6 +630,7 @@ final class ConvKernel implements Kernel {
         // sliding tiles along rows whose width 6 does not divide but 5 does (67x67 -> 65 wide, 15x15):
         // every tile then lies inside one row
         if (slide3 && ow > 0 && (cvec == NRW || ow % MT != 0 && ow % 5 == 0)) return 5; // wide sliding tiles are 5 pixels
+        if (cvec == NR5) return 4;
         if (cvec != NRW) return MT;
         int waste6 = (p + MT - 1) / MT * MT - p, waste5 = (p + 4) / 5 * 5 - p;
         return waste6 - waste5 > 0.05 * p ? 5 : MT;
@@ -808,7 +824,8 @@ final class ConvKernel implements Kernel {
         // accumulators start from the bias. One pass over the whole K: blocking K so that a
         // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
         // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
-        if (cvec == NRW && mt == 5) tileT5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
+        if (cvec == NR5) tileT4x5(src, base, koff, k0, k1, o0, o1, o2, o3, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (cvec == NRW && mt == 5) tileT5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
         else if (cvec == NRW) tileT6x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         else tileT6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         if (relu) reluTile(dst, dOff, dStride, mt);
@@ -849,7 +866,7 @@ final class ConvKernel implements Kernel {
         int tile = p0 / mt, k0 = pg.kRange()[2 * tile], k1 = pg.kRange()[2 * tile + 1], wOff = (c * k + k0) * nrl;
         boolean slideable = slide3 && pg.pix() != 0 && pg.opix() == null && p0 % g.ow() + mt <= g.ow();
         // (the plain narrow tile always computes 6 pixels: a 5-pixel tile of it goes through the tile buffer)
-        boolean toOutput = fusedEpilogue(epilogue, co0, p0 + mt <= g.p()) && pg.opix() == null && (slideable || cvec == NRW || mt == MT);
+        boolean toOutput = fusedEpilogue(epilogue, co0, p0 + mt <= g.p()) && pg.opix() == null && (slideable || cvec != NR || mt == MT);
         float[] dst = toOutput ? g.oa() : scratch;
         int dOff = toOutput ? oImg + p0 * g.oPix() + co0 : sOff, dStride = toOutput ? g.oPix() : nrl;
         if (slideable) {
@@ -1385,6 +1402,74 @@ final class ConvKernel implements Kernel {
         c41.intoArray(dst, dOff + 4 * dStride + L);
         c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
         c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
+    }
+
+    /**
+     * 4 pixels x NR5(=5) channel vectors over K range [k0, k1) (as {@link #tileT6x2}): 20
+     * accumulators, 4 broadcasts and 5 weight vectors per 20 FMAs.
+     */
+    private void tileT4x5(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3,
+                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
+        int r = NR5 * L;
+        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
+        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
+        FloatVector b4 = FloatVector.fromArray(S, bias, bOff + 4 * L);
+        FloatVector c00 = b0, c01 = b1, c02 = b2, c03 = b3, c04 = b4;
+        FloatVector c10 = b0, c11 = b1, c12 = b2, c13 = b3, c14 = b4;
+        FloatVector c20 = b0, c21 = b1, c22 = b2, c23 = b3, c24 = b4;
+        FloatVector c30 = b0, c31 = b1, c32 = b2, c33 = b3, c34 = b4;
+        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
+            int b = base + koff[kk];
+            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
+            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+            FloatVector w4 = FloatVector.fromArray(S, wt, wi + 4 * L);
+            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
+            c00 = a.fma(w0, c00);
+            c01 = a.fma(w1, c01);
+            c02 = a.fma(w2, c02);
+            c03 = a.fma(w3, c03);
+            c04 = a.fma(w4, c04);
+            a = FloatVector.broadcast(S, x[b + o1]);
+            c10 = a.fma(w0, c10);
+            c11 = a.fma(w1, c11);
+            c12 = a.fma(w2, c12);
+            c13 = a.fma(w3, c13);
+            c14 = a.fma(w4, c14);
+            a = FloatVector.broadcast(S, x[b + o2]);
+            c20 = a.fma(w0, c20);
+            c21 = a.fma(w1, c21);
+            c22 = a.fma(w2, c22);
+            c23 = a.fma(w3, c23);
+            c24 = a.fma(w4, c24);
+            a = FloatVector.broadcast(S, x[b + o3]);
+            c30 = a.fma(w0, c30);
+            c31 = a.fma(w1, c31);
+            c32 = a.fma(w2, c32);
+            c33 = a.fma(w3, c33);
+            c34 = a.fma(w4, c34);
+        }
+        c00.intoArray(dst, dOff);
+        c01.intoArray(dst, dOff + L);
+        c02.intoArray(dst, dOff + 2 * L);
+        c03.intoArray(dst, dOff + 3 * L);
+        c04.intoArray(dst, dOff + 4 * L);
+        c10.intoArray(dst, dOff + dStride);
+        c11.intoArray(dst, dOff + dStride + L);
+        c12.intoArray(dst, dOff + dStride + 2 * L);
+        c13.intoArray(dst, dOff + dStride + 3 * L);
+        c14.intoArray(dst, dOff + dStride + 4 * L);
+        c20.intoArray(dst, dOff + 2 * dStride);
+        c21.intoArray(dst, dOff + 2 * dStride + L);
+        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
+        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
+        c24.intoArray(dst, dOff + 2 * dStride + 4 * L);
+        c30.intoArray(dst, dOff + 3 * dStride);
+        c31.intoArray(dst, dOff + 3 * dStride + L);
+        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
+        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
+        c34.intoArray(dst, dOff + 3 * dStride + 4 * L);
     }
 
     /**

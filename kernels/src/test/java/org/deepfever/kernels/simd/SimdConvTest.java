@@ -101,6 +101,9 @@ public class SimdConvTest {
         c.add(new Case("3x3 pad1 cin5 9x20 cout20 relu (sliding, 6-pixel tiles, rows of 20)", 1, 5, 9, 20, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, false));
         c.add(new Case("3x3 stride(2,1) dilation(2,1) pad(2,1) cin6 13x15 cout17 b2 (sliding rows, strided and dilated down)", 2, 6, 13, 15, 17, 3, 3, 2, 1, 2, 1, 2, 1, 2, 1, true, R, false, false));
         c.add(new Case("3x3 pad1 cin65 11x15 cout64 relu b2 sliced (wide sliding tiles)", 2, 65, 11, 15, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, true));
+        // Cout of five vectors at 16 lanes (four-pixel tiles, one panel; conv2d_3b-like), and a ragged one
+        c.add(new Case("1x1 cin64 9x11 cout80 relu b2 sliced (five-vector panels, 99 pixels)", 2, 64, 9, 11, 80, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, false, true));
+        c.add(new Case("1x1 cin13 7x5 cout75 residual b3 (five-vector panels, across images)", 3, 13, 7, 5, 75, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, N, true, false));
         c.add(new Case("3x3 cin70 13x13 cout128 residual (wide sliding, in place, rows of 11: some tiles cross)", 1, 70, 13, 13, 128, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, true, N, true, false));
         return c.stream();
     }
@@ -123,8 +126,8 @@ public class SimdConvTest {
         Tensor magnitude = magnitude(conv, x, res, outShape);
 
         // the backend's own choice, then each orientation forced, always split over the threads
-        Kernel[] kernels = {SIMD.prepare(conv), new ConvKernel(conv, 0, 0), new ConvKernel(conv, 1, 0), new ConvKernel(conv, 2, 0)};
-        String[] kinds = {"chosen", "pixel-vector", "channel-vector", "channel-vector wide"};
+        Kernel[] kernels = {SIMD.prepare(conv), new ConvKernel(conv, 0, 0), new ConvKernel(conv, 1, 0), new ConvKernel(conv, 2, 0), new ConvKernel(conv, 3, 0)};
+        String[] kinds = {"chosen", "pixel-vector", "channel-vector", "channel-vector wide", "channel-vector five"};
         for (int ki = 0; ki < kernels.length; ki++)
         for (ThreadPool pool : new ThreadPool[] {POOL1, TestSupport.POOL, POOL3}) {
             Kernel simd = kernels[ki];

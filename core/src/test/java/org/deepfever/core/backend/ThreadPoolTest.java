@@ -21,6 +21,39 @@ class ThreadPoolTest {
         }
     }
 
+    /**
+     * Two threads, four tasks: the caller's home range is [0, 2), the worker's [2, 4). The worker's
+     * first task waits for its last one, so only a thief taking slots from the back of the worker's
+     * range (the caller, once its own range is done) lets the loop finish.
+     */
+    @Test
+    void theBackOfALateThreadsRangeIsTakenOver() throws Exception {
+        try (ThreadPool pool = new ThreadPool(2)) {
+            for (int round = 0; round < 200; round++) {
+                java.util.concurrent.CountDownLatch last = new java.util.concurrent.CountDownLatch(1);
+                AtomicIntegerArray hits = new AtomicIntegerArray(4);
+                Thread caller = Thread.currentThread();
+                Thread[] ranBy = new Thread[4];
+                boolean[] timedOut = {false};
+                pool.parallelFor(4, i -> {
+                    ranBy[i] = Thread.currentThread();
+                    if (i == 3) last.countDown();
+                    if (i == 2) {
+                        try {
+                            if (!last.await(10, java.util.concurrent.TimeUnit.SECONDS)) timedOut[0] = true;
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                    hits.incrementAndGet(i);
+                });
+                assertEquals(false, timedOut[0], "round " + round + ": task 3 was never taken over");
+                for (int i = 0; i < 4; i++) assertEquals(1, hits.get(i), "round " + round + " task " + i);
+                assertEquals(caller, ranBy[3], "round " + round + ": task 3 (the back of the worker's range) ran on the caller");
+            }
+        }
+    }
+
     @Test
     void moreTasksThanSlotsAreGroupedAndEachRunsOnce() {
         try (ThreadPool pool = new ThreadPool(3)) {

@@ -98,6 +98,12 @@ final class ConvKernel implements Kernel {
     static final boolean SLIDE_WIDE = Boolean.parseBoolean(System.getProperty("fever.conv.slideWide", "true"));
     /** Five-vector panels ({@link #tileT4x5}) where Cout suits them ({@code -Dfever.conv.five=false} for A/B runs). */
     static final boolean FIVE = Boolean.parseBoolean(System.getProperty("fever.conv.five", "true"));
+    /**
+     * Residual convs written in place over their residual start their accumulators from it and
+     * store straight to the output ({@link #tileT6x4Acc}; {@code -Dfever.conv.fusedResidual=false}
+     * for A/B runs).
+     */
+    static final boolean FUSED_RESIDUAL = Boolean.parseBoolean(System.getProperty("fever.conv.fusedResidual", "true"));
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
     /**
@@ -791,9 +797,10 @@ final class ConvKernel implements Kernel {
                 int o2 = pixelOffset(q0 + 2, total, p, poff, g), o3 = pixelOffset(q0 + 3, total, p, poff, g);
                 int o4 = pixelOffset(q0 + 4, total, p, poff, g), o5 = pixelOffset(q0 + 5, total, p, poff, g);
                 int img0 = q0 / p;
-                boolean toOutput = fusedEpilogue(epilogue, co0, q0 + mt <= (img0 + 1) * p); // a whole tile inside one image
+                boolean toOutput = fusedEpilogue(epilogue, co0, q0 + mt <= (img0 + 1) * p, true, g); // a whole tile inside one image
                 runTile(xa, 0, koff, 0, k, mt, o0, o1, o2, o3, o4, o5, wt, c * k * nrl, co0, toOutput ? g.oa() : scratch,
-                        toOutput ? g.oOff() + img0 * g.oBatch() + (q0 - img0 * p) * g.oPix() + co0 : sOff, toOutput ? g.oPix() : nrl, toOutput && relu);
+                        toOutput ? g.oOff() + img0 * g.oBatch() + (q0 - img0 * p) * g.oPix() + co0 : sOff, toOutput ? g.oPix() : nrl, toOutput && relu,
+                        toOutput && residual);
                 if (toOutput) continue;
                 int channels = Math.min(nrl, cout - co0), valid = Math.min(mt, total - q0);
                 for (int i = 0; i < valid; ) { // one epilogue per image the tile touches
@@ -820,11 +827,13 @@ final class ConvKernel implements Kernel {
      * the channels-last output itself (then {@code relu} is applied there, in place).
      */
     private void runTile(float[] src, int base, int[] koff, int k0, int k1, int mt, int o0, int o1, int o2, int o3, int o4, int o5,
-                         float[] wt, int wOff, int co0, float[] dst, int dOff, int dStride, boolean relu) {
+                         float[] wt, int wOff, int co0, float[] dst, int dOff, int dStride, boolean relu, boolean acc) {
         // accumulators start from the bias. One pass over the whole K: blocking K so that a
         // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
         // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
-        if (cvec == NR5) tileT4x5(src, base, koff, k0, k1, o0, o1, o2, o3, wt, wOff, biasT, co0, dst, dOff, dStride);
+        if (acc && mt == 5) tileT5x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (acc) tileT6x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (cvec == NR5) tileT4x5(src, base, koff, k0, k1, o0, o1, o2, o3, wt, wOff, biasT, co0, dst, dOff, dStride);
         else if (cvec == NRW && mt == 5) tileT5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
         else if (cvec == NRW) tileT6x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         else tileT6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
@@ -843,11 +852,21 @@ final class ConvKernel implements Kernel {
 
     /**
      * Whether a tile stores straight to the output (ReLU then applied in place; no tile buffer, no
-     * epilogue pass): a channels-last output without residual, a full panel of channels and a full tile of
-     * consecutive pixels ({@code wholeTile}).
+     * epilogue pass): a channels-last output, a full panel of channels and a full tile of
+     * consecutive pixels ({@code wholeTile}); with a residual only where the tile starts from it 
+     * ({@link #accumulates}; {@code plainTile}: the tile is not a sliding one).
      */
-    private boolean fusedEpilogue(int epilogue, int co0, boolean wholeTile) {
-        return FUSED_EPILOGUE && epilogue == 1 && !residual && wholeTile && co0 + cvec * L <= cout;
+    private boolean fusedEpilogue(int epilogue, int co0, boolean wholeTile, boolean plainTile, Geometry g) {
+        return FUSED_EPILOGUE && epilogue == 1 && wholeTile && co0 + cvec * L <= cout && (!residual || accumulates(plainTile, g));
+    }
+
+    /**
+     * Whether a residual tile starts from the output ({@link #tileT6x4Acc}, {@link #tileT5x4Acc}):
+     * a plain (not sliding) wide tile, the output written in place over the residual.
+     */
+    private boolean accumulates(boolean plainTile, Geometry g) {
+        return residual && FUSED_RESIDUAL && plainTile && cvec == NRW && g.ra() == g.oa() && g.rOff() == g.oOff()
+                && g.rPix() == g.oPix() && g.rBatch() == g.oBatch();
     }
 
     /** Epilogue of one tile ({@code valid} pixels from {@code p0} of one image) by output/residual layouts. */
@@ -866,7 +885,7 @@ final class ConvKernel implements Kernel {
         int tile = p0 / mt, k0 = pg.kRange()[2 * tile], k1 = pg.kRange()[2 * tile + 1], wOff = (c * k + k0) * nrl;
         boolean slideable = slide3 && pg.pix() != 0 && pg.opix() == null && p0 % g.ow() + mt <= g.ow();
         // (the plain narrow tile always computes 6 pixels: a 5-pixel tile of it goes through the tile buffer)
-        boolean toOutput = fusedEpilogue(epilogue, co0, p0 + mt <= g.p()) && pg.opix() == null && (slideable || cvec != NR || mt == MT);
+        boolean toOutput = fusedEpilogue(epilogue, co0, p0 + mt <= g.p(), !slideable, g) && pg.opix() == null && (slideable || cvec != NR || mt == MT);
         float[] dst = toOutput ? g.oa() : scratch;
         int dOff = toOutput ? oImg + p0 * g.oPix() + co0 : sOff, dStride = toOutput ? g.oPix() : nrl;
         if (slideable) {
@@ -877,7 +896,7 @@ final class ConvKernel implements Kernel {
             if (toOutput && relu) reluTile(dst, dOff, dStride, mt);
         } else {
             runTile(src, base, koff, k0, k1, mt, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5], wt, wOff, co0,
-                    dst, dOff, dStride, toOutput && relu);
+                    dst, dOff, dStride, toOutput && relu, toOutput && residual);
         }
         if (!toOutput) {
             tileEpilogue(epilogue, scratch, sOff, co0, Math.min(nrl, cout - co0), p0, Math.min(mt, g.p() - p0), pg.opix(), g, oImg, rImg);
@@ -1350,6 +1369,161 @@ final class ConvKernel implements Kernel {
         FloatVector c32 = b2, c33 = b3;
         FloatVector c40 = b0, c41 = b1;
         FloatVector c42 = b2, c43 = b3;
+        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
+            int b = base + koff[kk];
+            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
+            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
+            c00 = a.fma(w0, c00);
+            c01 = a.fma(w1, c01);
+            c02 = a.fma(w2, c02);
+            c03 = a.fma(w3, c03);
+            a = FloatVector.broadcast(S, x[b + o1]);
+            c10 = a.fma(w0, c10);
+            c11 = a.fma(w1, c11);
+            c12 = a.fma(w2, c12);
+            c13 = a.fma(w3, c13);
+            a = FloatVector.broadcast(S, x[b + o2]);
+            c20 = a.fma(w0, c20);
+            c21 = a.fma(w1, c21);
+            c22 = a.fma(w2, c22);
+            c23 = a.fma(w3, c23);
+            a = FloatVector.broadcast(S, x[b + o3]);
+            c30 = a.fma(w0, c30);
+            c31 = a.fma(w1, c31);
+            c32 = a.fma(w2, c32);
+            c33 = a.fma(w3, c33);
+            a = FloatVector.broadcast(S, x[b + o4]);
+            c40 = a.fma(w0, c40);
+            c41 = a.fma(w1, c41);
+            c42 = a.fma(w2, c42);
+            c43 = a.fma(w3, c43);
+        }
+        c00.intoArray(dst, dOff);
+        c01.intoArray(dst, dOff + L);
+        c02.intoArray(dst, dOff + 2 * L);
+        c03.intoArray(dst, dOff + 3 * L);
+        c10.intoArray(dst, dOff + dStride);
+        c11.intoArray(dst, dOff + dStride + L);
+        c12.intoArray(dst, dOff + dStride + 2 * L);
+        c13.intoArray(dst, dOff + dStride + 3 * L);
+        c20.intoArray(dst, dOff + 2 * dStride);
+        c21.intoArray(dst, dOff + 2 * dStride + L);
+        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
+        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
+        c30.intoArray(dst, dOff + 3 * dStride);
+        c31.intoArray(dst, dOff + 3 * dStride + L);
+        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
+        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
+        c40.intoArray(dst, dOff + 4 * dStride);
+        c41.intoArray(dst, dOff + 4 * dStride + L);
+        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
+        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
+    }
+
+    /**
+     * {@link #tileT6x4} for a residual conv written in place over its residual: the accumulators
+     * start from the residual already in the output ({@code dst}) plus the bias, so the tile stores
+     * the finished sum straight to the output (no tile buffer, no epilogue pass).
+     */
+    private void tileT6x4Acc(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4, int o5,
+                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
+        int r = NRW * L;
+        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
+        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
+        FloatVector c00 = b0.add(FloatVector.fromArray(S, dst, dOff)), c01 = b1.add(FloatVector.fromArray(S, dst, dOff + L));
+        FloatVector c02 = b2.add(FloatVector.fromArray(S, dst, dOff + 2 * L)), c03 = b3.add(FloatVector.fromArray(S, dst, dOff + 3 * L));
+        FloatVector c10 = b0.add(FloatVector.fromArray(S, dst, dOff + dStride)), c11 = b1.add(FloatVector.fromArray(S, dst, dOff + dStride + L));
+        FloatVector c12 = b2.add(FloatVector.fromArray(S, dst, dOff + dStride + 2 * L)), c13 = b3.add(FloatVector.fromArray(S, dst, dOff + dStride + 3 * L));
+        FloatVector c20 = b0.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride)), c21 = b1.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + L));
+        FloatVector c22 = b2.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + 2 * L)), c23 = b3.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + 3 * L));
+        FloatVector c30 = b0.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride)), c31 = b1.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + L));
+        FloatVector c32 = b2.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + 2 * L)), c33 = b3.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + 3 * L));
+        FloatVector c40 = b0.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride)), c41 = b1.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + L));
+        FloatVector c42 = b2.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + 2 * L)), c43 = b3.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + 3 * L));
+        FloatVector c50 = b0.add(FloatVector.fromArray(S, dst, dOff + 5 * dStride)), c51 = b1.add(FloatVector.fromArray(S, dst, dOff + 5 * dStride + L));
+        FloatVector c52 = b2.add(FloatVector.fromArray(S, dst, dOff + 5 * dStride + 2 * L)), c53 = b3.add(FloatVector.fromArray(S, dst, dOff + 5 * dStride + 3 * L));
+        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
+            int b = base + koff[kk];
+            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
+            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+            FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
+            c00 = a.fma(w0, c00);
+            c01 = a.fma(w1, c01);
+            c02 = a.fma(w2, c02);
+            c03 = a.fma(w3, c03);
+            a = FloatVector.broadcast(S, x[b + o1]);
+            c10 = a.fma(w0, c10);
+            c11 = a.fma(w1, c11);
+            c12 = a.fma(w2, c12);
+            c13 = a.fma(w3, c13);
+            a = FloatVector.broadcast(S, x[b + o2]);
+            c20 = a.fma(w0, c20);
+            c21 = a.fma(w1, c21);
+            c22 = a.fma(w2, c22);
+            c23 = a.fma(w3, c23);
+            a = FloatVector.broadcast(S, x[b + o3]);
+            c30 = a.fma(w0, c30);
+            c31 = a.fma(w1, c31);
+            c32 = a.fma(w2, c32);
+            c33 = a.fma(w3, c33);
+            a = FloatVector.broadcast(S, x[b + o4]);
+            c40 = a.fma(w0, c40);
+            c41 = a.fma(w1, c41);
+            c42 = a.fma(w2, c42);
+            c43 = a.fma(w3, c43);
+            a = FloatVector.broadcast(S, x[b + o5]);
+            c50 = a.fma(w0, c50);
+            c51 = a.fma(w1, c51);
+            c52 = a.fma(w2, c52);
+            c53 = a.fma(w3, c53);
+        }
+        c00.intoArray(dst, dOff);
+        c01.intoArray(dst, dOff + L);
+        c02.intoArray(dst, dOff + 2 * L);
+        c03.intoArray(dst, dOff + 3 * L);
+        c10.intoArray(dst, dOff + dStride);
+        c11.intoArray(dst, dOff + dStride + L);
+        c12.intoArray(dst, dOff + dStride + 2 * L);
+        c13.intoArray(dst, dOff + dStride + 3 * L);
+        c20.intoArray(dst, dOff + 2 * dStride);
+        c21.intoArray(dst, dOff + 2 * dStride + L);
+        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
+        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
+        c30.intoArray(dst, dOff + 3 * dStride);
+        c31.intoArray(dst, dOff + 3 * dStride + L);
+        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
+        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
+        c40.intoArray(dst, dOff + 4 * dStride);
+        c41.intoArray(dst, dOff + 4 * dStride + L);
+        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
+        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
+        c50.intoArray(dst, dOff + 5 * dStride);
+        c51.intoArray(dst, dOff + 5 * dStride + L);
+        c52.intoArray(dst, dOff + 5 * dStride + 2 * L);
+        c53.intoArray(dst, dOff + 5 * dStride + 3 * L);
+    }
+
+    /** {@link #tileT5x4} starting from the output, as {@link #tileT6x4Acc}. */
+    private void tileT5x4Acc(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4,
+                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
+        int r = NRW * L;
+        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
+        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
+        FloatVector c00 = b0.add(FloatVector.fromArray(S, dst, dOff)), c01 = b1.add(FloatVector.fromArray(S, dst, dOff + L));
+        FloatVector c02 = b2.add(FloatVector.fromArray(S, dst, dOff + 2 * L)), c03 = b3.add(FloatVector.fromArray(S, dst, dOff + 3 * L));
+        FloatVector c10 = b0.add(FloatVector.fromArray(S, dst, dOff + dStride)), c11 = b1.add(FloatVector.fromArray(S, dst, dOff + dStride + L));
+        FloatVector c12 = b2.add(FloatVector.fromArray(S, dst, dOff + dStride + 2 * L)), c13 = b3.add(FloatVector.fromArray(S, dst, dOff + dStride + 3 * L));
+        FloatVector c20 = b0.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride)), c21 = b1.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + L));
+        FloatVector c22 = b2.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + 2 * L)), c23 = b3.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + 3 * L));
+        FloatVector c30 = b0.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride)), c31 = b1.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + L));
+        FloatVector c32 = b2.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + 2 * L)), c33 = b3.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + 3 * L));
+        FloatVector c40 = b0.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride)), c41 = b1.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + L));
+        FloatVector c42 = b2.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + 2 * L)), c43 = b3.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + 3 * L));
         for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
             int b = base + koff[kk];
             FloatVector w0 = FloatVector.fromArray(S, wt, wi);

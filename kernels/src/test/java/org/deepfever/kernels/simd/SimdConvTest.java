@@ -163,6 +163,22 @@ public class SimdConvTest {
                 TestSupport.assertOutsideUntouched(out, -7f);
             }
         }
+        // Written in place over the residual (the executor's in-place residual layout: output and
+        // residual are one view): NCHW for every kernel, channels-last where the kernel takes it;
+        // the wide tiles then start from the residual (tileT6x4Acc, tileT5x4Acc).
+        if (res != null) {
+            for (int ki = 0; ki < kernels.length; ki++) {
+                Shape[] inShapes = {x.shape(), res.shape()};
+                boolean cl = kernels[ki].acceptsChannelsLast(0, inShapes, outShape);
+                for (int layout = 0; layout < (cl ? 2 : 1); layout++) {
+                    Tensor both = layout == 0 ? TestSupport.slicedCopy(res, 1, 2, Float.NaN) : TestSupport.channelsLastCopy(res, 1, 2, Float.NaN);
+                    Tensor xin = layout == 0 ? x : TestSupport.channelsLastCopy(x, 3, 0, Float.NaN);
+                    runOn(POOL3, kernels[ki], new Tensor[] {xin, both}, both);
+                    assertClose(k.name() + " " + kinds[ki] + " in place over the residual" + (layout == 1 ? ", channels-last" : ""),
+                            expected, both, magnitude, ABS, REL);
+                }
+            }
+        }
         // The reference itself must also honour slices.
         if (k.sliced()) {
             Tensor out = TestSupport.sliced(outShape.dims(), 2, 1, -7f);

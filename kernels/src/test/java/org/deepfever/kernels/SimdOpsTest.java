@@ -182,6 +182,7 @@ class SimdOpsTest {
         check(L2Normalize.of(), ABS_EW, 1e-5f, r(3, 32));
         check(L2Normalize.of(), ABS_EW, 1e-5f, r(2, 5, 3, 3));
         check(new L2Normalize(-1, 1e-12f), ABS_EW, 1e-5f, r(2, 3, 37));
+        check(L2Normalize.of(), ABS_EW, 1e-5f, r(2, 130)); // long lines: the vector path
         check(L2Normalize.of(), 0f, 0f, Tensor.zeros(2, 9)); // zero vector stays zero (eps)
     }
 

@@ -70,7 +70,7 @@ public final class OnnxReader {
             MappedFile f = MappedFile.map(path, arena);
             if (f.size() == 0) throw f.error("empty file, not an ONNX model");
             if (f.size() > Integer.MAX_VALUE) throw f.error("model of " + f.size() + " bytes exceeds protobuf's 2 GB limit; store the weights as external data");
-            // protobuf-java 4.x copies direct buffers instead of aliasing them, so the initializers'
+            // protobuf's Java runtime (4.x) copies direct buffers instead of aliasing them, so the initializers'
             // raw_data is located in the mapping first and protobuf parses the rest.
             OnnxWire.Stripped stripped = OnnxWire.strip(f);
             ModelProto proto;

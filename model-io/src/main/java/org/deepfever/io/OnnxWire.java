@@ -9,7 +9,7 @@ import java.util.List;
 /**
  * A pass over the protobuf wire format of an ONNX ModelProto that finds the raw_data of every
  * graph initializer (ModelProto.graph = 7, GraphProto.initializer = 5, TensorProto.raw_data = 9)
- * in the mapped file and returns the model's bytes without them. protobuf-java 4.x copies direct
+ * in the mapped file and returns the model's bytes without them. protobuf's Java runtime (4.x) copies direct
  * buffers onto the heap instead of aliasing them, so this is how initializer data stays mapped:
  * protobuf parses only the small remainder (graph structure, attributes, names).
  */

@@ -170,6 +170,24 @@ public final class Tensor {
         return out;
     }
 
+    /**
+     * Elements [from, from + len) in row-major order into {@code dst[dstOff ..]}: one bulk copy for a
+     * contiguous tensor, heap or mapped (a kernel packing weights reads them a row at a time this way,
+     * without a full copy of the tensor first).
+     */
+    public void readFlat(long from, float[] dst, int dstOff, int len) {
+        if (from < 0 || len < 0 || from + len > shape.size()) {
+            throw new IndexOutOfBoundsException("elements [" + from + ", " + (from + len) + ") of " + shape);
+        }
+        if (isHeap() && isContiguous()) {
+            System.arraycopy(array(), Math.toIntExact(offset + from), dst, dstOff, len);
+        } else if (storage instanceof Storage.Segment seg && isContiguous()) {
+            MemorySegment.copy(seg.segment(), Storage.LE_FLOAT, (offset + from) * 4, dst, dstOff, len);
+        } else {
+            for (int i = 0; i < len; i++) dst[dstOff + i] = getFlat(from + i);
+        }
+    }
+
     /** Copies {@code src} (same shape, any layout) into this tensor. */
     public void copyFrom(Tensor src) {
         if (!src.shape.equals(shape)) throw new IllegalArgumentException("shape " + src.shape + " != " + shape);

@@ -80,6 +80,10 @@ class SimdOpsTest {
         nan.array()[3] = Float.NaN;
         nan.array()[79] = Float.NaN;
         check(new Relu(), EXACT, 0, nan);
+        Tensor nan4 = r(2, 37, 3, 3); // 4-D: also channels-last (vector part and tail along the channels)
+        nan4.array()[5] = Float.NaN;
+        nan4.array()[300] = Float.NaN;
+        check(new Relu(), EXACT, 0, nan4);
     }
 
     @Test
@@ -89,7 +93,7 @@ class SimdOpsTest {
 
     @Test
     void batchNorm() {
-        for (int[] dims : new int[][] {{2, 7, 5, 3}, {3, 33}, {1, 19, 1, 1}, {2, 48, 31, 31}}) {
+        for (int[] dims : new int[][] {{2, 7, 5, 3}, {3, 33}, {1, 19, 1, 1}, {2, 48, 31, 31}, {8, 70, 3, 3}}) {
             int c = dims[1];
             Tensor var = r(c);
             for (int i = 0; i < c; i++) var.array()[i] = Math.abs(var.array()[i]) + 0.1f;

@@ -60,18 +60,32 @@ final class SimdKernels {
 
     // ------------------------------------------------------------------ element-wise
 
+    /** Whether a 4-D element-wise or per-channel kernel takes channels-last tensors ({@link ChannelsLastOps}). */
+    private static boolean channelsLastOk(Shape out) { return !Simd.SCALAR && out.rank() == 4; }
+
     static Kernel relu() {
-        return (in, out, ctx) -> {
-            Tensor x = in[0];
-            float[] xa = x.array(), oa = out.array();
-            forRanges(ctx, blocks(out), inner(out), (b, from, to) -> {
-                int xo = blockOffset(x, b), oo = blockOffset(out, b);
-                int i = from;
-                for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-                    Simd.relu(FloatVector.fromArray(S, xa, xo + i)).intoArray(oa, oo + i);
+        return new Kernel() {
+            @Override
+            public void run(Tensor[] in, Tensor out, ExecContext ctx) {
+                Tensor x = in[0];
+                if (x.isChannelsLast() || out.isChannelsLast()) {
+                    ChannelsLastOps.relu(x, out, ctx);
+                    return;
                 }
-                for (; i < to; i++) oa[oo + i] = Math.max(xa[xo + i], 0f);
-            });
+                float[] xa = x.array(), oa = out.array();
+                forRanges(ctx, blocks(out), inner(out), (b, from, to) -> {
+                    int xo = blockOffset(x, b), oo = blockOffset(out, b);
+                    int i = from;
+                    for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
+                        Simd.relu(FloatVector.fromArray(S, xa, xo + i)).intoArray(oa, oo + i);
+                    }
+                    for (; i < to; i++) oa[oo + i] = Math.max(xa[xo + i], 0f);
+                });
+            }
+
+            @Override public boolean acceptsChannelsLast(int input, Shape[] inputs, Shape output) { return channelsLastOk(output); }
+
+            @Override public boolean writesChannelsLast(Shape[] inputs, Shape output) { return channelsLastOk(output); }
         };
     }
 
@@ -120,32 +134,47 @@ final class SimdKernels {
             scale[i] = bn.scale(i);
             shift[i] = bn.shift(i);
         }
-        return (in, out, ctx) -> {
-            Tensor x = in[0];
-            float[] xa = x.array(), oa = out.array();
-            int inner = inner(out);
-            int hw = inner / c;
-            forRanges(ctx, blocks(out), inner, (b, from, to) -> {
-                int xo = blockOffset(x, b), oo = blockOffset(out, b);
-                if (hw == 1) { // [N, C]: vectors across channels
-                    int i = from;
-                    for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
-                        FloatVector.fromArray(S, xa, xo + i).fma(FloatVector.fromArray(S, scale, i), FloatVector.fromArray(S, shift, i))
-                                .intoArray(oa, oo + i);
-                    }
-                    for (; i < to; i++) oa[oo + i] = Math.fma(xa[xo + i], scale[i], shift[i]);
+        return new Kernel() {
+            @Override
+            public void run(Tensor[] in, Tensor out, ExecContext ctx) {
+                Tensor x = in[0];
+                if (x.isChannelsLast() || out.isChannelsLast()) {
+                    ChannelsLastOps.affine(x, out, scale, shift, ctx);
                     return;
                 }
-                for (int ch = from / hw; ch * hw < to; ch++) {
-                    int s0 = Math.max(from, ch * hw), s1 = Math.min(to, (ch + 1) * hw);
-                    float sc = scale[ch], sh = shift[ch];
-                    int i = s0;
-                    for (int end = s0 + Simd.loopBound(s1 - s0); i < end; i += L) {
-                        FloatVector.fromArray(S, xa, xo + i).fma(sc, sh).intoArray(oa, oo + i);
+                nchw(x, out, ctx);
+            }
+
+            @Override public boolean acceptsChannelsLast(int input, Shape[] inputs, Shape output) { return channelsLastOk(output); }
+
+            @Override public boolean writesChannelsLast(Shape[] inputs, Shape output) { return channelsLastOk(output); }
+
+            private void nchw(Tensor x, Tensor out, ExecContext ctx) {
+                float[] xa = x.array(), oa = out.array();
+                int inner = inner(out);
+                int hw = inner / c;
+                forRanges(ctx, blocks(out), inner, (b, from, to) -> {
+                    int xo = blockOffset(x, b), oo = blockOffset(out, b);
+                    if (hw == 1) { // [N, C]: vectors across channels
+                        int i = from;
+                        for (int end = from + Simd.loopBound(to - from); i < end; i += L) {
+                            FloatVector.fromArray(S, xa, xo + i).fma(FloatVector.fromArray(S, scale, i), FloatVector.fromArray(S, shift, i))
+                                    .intoArray(oa, oo + i);
+                        }
+                        for (; i < to; i++) oa[oo + i] = Math.fma(xa[xo + i], scale[i], shift[i]);
+                        return;
                     }
-                    for (; i < s1; i++) oa[oo + i] = Math.fma(xa[xo + i], sc, sh);
-                }
-            });
+                    for (int ch = from / hw; ch * hw < to; ch++) {
+                        int s0 = Math.max(from, ch * hw), s1 = Math.min(to, (ch + 1) * hw);
+                        float sc = scale[ch], sh = shift[ch];
+                        int i = s0;
+                        for (int end = s0 + Simd.loopBound(s1 - s0); i < end; i += L) {
+                            FloatVector.fromArray(S, xa, xo + i).fma(sc, sh).intoArray(oa, oo + i);
+                        }
+                        for (; i < s1; i++) oa[oo + i] = Math.fma(xa[xo + i], sc, sh);
+                    }
+                });
+            }
         };
     }
 

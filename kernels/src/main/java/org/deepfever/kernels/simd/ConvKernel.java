@@ -31,8 +31,9 @@ import org.deepfever.core.op.Conv2d;
  * <p><b>Channel-vector</b> (every other conv: all that need im2col, and 1x1 convs up to 33x33):
  * vectors run along output channels, so no lanes are wasted on a ragged pixel count. Weights
  * packed as {@code [Cout/(C*L)][K][C*L]} with K tap-major (k = tap * Cin + ci), C = NRW (4)
- * channel vectors per panel on 32-register machines when Cout fills them, else NR (2); the
- * micro-kernel computes MT pixels x C channel vectors, broadcasting input values straight from the
+ * channel vectors per panel on 32-register machines when Cout fills them, NR5 (5, four-pixel tiles)
+ * when Cout fills five-vector panels better, else NR (2); the micro-kernel computes MT pixels x C
+ * channel vectors, broadcasting input values straight from the
  * input or a zero-padded copy of it (implicit GEMM: per k an offset table entry, no im2col), over
  * the one contiguous range of K holding every tap that some pixel of the tile reads inside the
  * input ({@code tapRanges}: taps that read only padding are skipped). The epilogue transposes the
@@ -43,6 +44,10 @@ import org.deepfever.core.op.Conv2d;
  * row of a channels-last source broadcasts each input value once for all the taps that read it
  * ({@link #tileT6x2Slide3}, {@link #tileT5x2Slide3}, {@link #tileT5x4Slide3}); the plain tiles
  * broadcast it once per tap.
+ *
+ * <p>Residual in place: when the executor writes a residual conv's output over its residual, the wide
+ * tiles start from the residual plus bias ({@link #tileT6x4Acc}, {@link #tileT5x4Acc}) and store
+ * the finished sums to the output; otherwise the residual is added in the epilogue.
  *
  * <p>Channels-last: the channel-vector orientation also reads its input and residual, and writes its
  * output, in the executor's channels-last layout ({@link Tensor#isChannelsLast()}), which it declares

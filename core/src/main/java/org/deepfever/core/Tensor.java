@@ -156,10 +156,8 @@ public final class Tensor {
             return h.array().clone(); // the whole array: clone() skips zeroing the copy
         }
         float[] out = new float[Math.toIntExact(shape.size())];
-        if (isHeap() && isContiguous()) {
-            System.arraycopy(array(), arrayOffset(), out, 0, out.length);
-        } else if (storage instanceof Storage.Segment seg && isContiguous()) {
-            MemorySegment.copy(seg.segment(), Storage.LE_FLOAT, offset * 4, out, 0, out.length);
+        if (isContiguous()) {
+            readFlat(0, out, 0, out.length);
         } else if (isHeap() && shape.rank() > 1 && shape.dim(0) > 0 && isInnerContiguous()) {
             // A batch-strided view (a channel slice of a concat buffer): one contiguous run per item.
             int item = out.length / shape.dim(0);

@@ -41,7 +41,7 @@ public final class ThreadPool implements AutoCloseable {
     /** Home ranges ({@code -Dfever.pool.affinity=false}: one shared range, slots taken in order by whoever comes; A/B runs). */
     static final boolean AFFINITY = Boolean.parseBoolean(System.getProperty("fever.pool.affinity", "true"));
     private static final long SPIN_NS = Long.getLong("fever.pool.spinNs", 200_000);
-    /** Slots per loop that a ticket can count (16 bits each for the slot count and the next slot). */
+    /** Slots per loop that a cursor can count (16 bits each for its end and its next slot). */
     static final int MAX_SLOTS = 0xFFFF;
 
     private final int threads;

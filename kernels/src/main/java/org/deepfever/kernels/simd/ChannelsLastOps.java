@@ -25,44 +25,32 @@ final class ChannelsLastOps {
     }
 
     /** {@code out = max(x, 0)} (NaN stays NaN); {@code x} and {@code out} of one shape, either layout. */
-    static void relu(Tensor x, Tensor out, ExecContext ctx) {
-        int c = out.dim(1);
-        if (bothChannelsLast(x, out)) {
-            float[] xa = x.array(), oa = out.array();
-            int xPix = Math.toIntExact(x.pixelStride()), oPix = Math.toIntExact(out.pixelStride());
-            SimdKernels.forRanges(ctx, out.dim(0), out.dim(2) * out.dim(3), (b, from, to) -> {
-                int xo = SimdKernels.blockOffset(x, b), oo = SimdKernels.blockOffset(out, b);
-                for (int q = from; q < to; q++) {
-                    int xi = xo + q * xPix, oi = oo + q * oPix, ch = 0;
-                    for (int end = Simd.loopBound(c); ch < end; ch += L) Simd.relu(FloatVector.fromArray(S, xa, xi + ch)).intoArray(oa, oi + ch);
-                    for (; ch < c; ch++) oa[oi + ch] = relu(xa[xi + ch]);
-                }
-            });
-            return;
-        }
-        strided(x, out, null, null);
-    }
+    static void relu(Tensor x, Tensor out, ExecContext ctx) { apply(x, out, null, null, ctx); }
 
     /** {@code out = x * scale[ch] + shift[ch]}; {@code x} and {@code out} of one shape, either layout. */
-    static void affine(Tensor x, Tensor out, float[] scale, float[] shift, ExecContext ctx) {
-        int c = out.dim(1);
-        if (bothChannelsLast(x, out)) {
-            float[] xa = x.array(), oa = out.array();
-            int xPix = Math.toIntExact(x.pixelStride()), oPix = Math.toIntExact(out.pixelStride());
-            SimdKernels.forRanges(ctx, out.dim(0), out.dim(2) * out.dim(3), (b, from, to) -> {
-                int xo = SimdKernels.blockOffset(x, b), oo = SimdKernels.blockOffset(out, b);
-                for (int q = from; q < to; q++) {
-                    int xi = xo + q * xPix, oi = oo + q * oPix, ch = 0;
-                    for (int end = Simd.loopBound(c); ch < end; ch += L) {
-                        FloatVector.fromArray(S, xa, xi + ch).fma(FloatVector.fromArray(S, scale, ch), FloatVector.fromArray(S, shift, ch))
-                                .intoArray(oa, oi + ch);
-                    }
-                    for (; ch < c; ch++) oa[oi + ch] = Math.fma(xa[xi + ch], scale[ch], shift[ch]);
-                }
-            });
+    static void affine(Tensor x, Tensor out, float[] scale, float[] shift, ExecContext ctx) { apply(x, out, scale, shift, ctx); }
+
+    /** The affine when {@code scale} is given, else ReLU. */
+    private static void apply(Tensor x, Tensor out, float[] scale, float[] shift, ExecContext ctx) {
+        if (!bothChannelsLast(x, out)) {
+            strided(x, out, scale, shift);
             return;
         }
-        strided(x, out, scale, shift);
+        int c = out.dim(1);
+        float[] xa = x.array(), oa = out.array();
+        int xPix = Math.toIntExact(x.pixelStride()), oPix = Math.toIntExact(out.pixelStride());
+        SimdKernels.forRanges(ctx, out.dim(0), out.dim(2) * out.dim(3), (b, from, to) -> {
+            int xo = SimdKernels.blockOffset(x, b), oo = SimdKernels.blockOffset(out, b);
+            for (int q = from; q < to; q++) {
+                int xi = xo + q * xPix, oi = oo + q * oPix, ch = 0;
+                for (int end = Simd.loopBound(c); ch < end; ch += L) {
+                    FloatVector v = FloatVector.fromArray(S, xa, xi + ch);
+                    v = scale == null ? Simd.relu(v) : v.fma(FloatVector.fromArray(S, scale, ch), FloatVector.fromArray(S, shift, ch));
+                    v.intoArray(oa, oi + ch);
+                }
+                for (; ch < c; ch++) oa[oi + ch] = scale == null ? relu(xa[xi + ch]) : Math.fma(xa[xi + ch], scale[ch], shift[ch]);
+            }
+        });
     }
 
     private static float relu(float v) { return v < 0f ? 0f : v; }

@@ -660,11 +660,6 @@ final class ConvKernel implements Kernel {
     }
 
     /**
-     * The weights row-major, read only: the heap array itself when it holds exactly this tensor (BN
-     * folding already made a fresh copy), otherwise a copy (mapped or strided weights). Saves one
-     * full copy of the weights at load.
-     */
-    /**
      * Output channel {@code co}'s weights ([cin][kh][kw], k floats) into {@code row}. Packing reads
      * the weights a row at a time rather than copying the whole tensor first: for a mapped model that
      * copy (62 MB for DeepFEVER, zeroed, then garbage) took a young collection during a cold load.

@@ -9,7 +9,7 @@ public record BatchNorm(Tensor gamma, Tensor beta, Tensor mean, Tensor var, floa
     public BatchNorm {
         int c = gamma.dim(0);
         for (Tensor t : new Tensor[] {gamma, beta, mean, var}) {
-            Op.require(t.rank() == 1 && t.dim(0) == c, "BatchNorm parameters must all be [" + c + "], got " + t.shape());
+            if (!(t.rank() == 1 && t.dim(0) == c)) throw new IllegalArgumentException("BatchNorm parameters must all be [" + c + "], got " + t.shape());
         }
     }
 
@@ -25,7 +25,7 @@ public record BatchNorm(Tensor gamma, Tensor beta, Tensor mean, Tensor var, floa
 
     @Override
     public Shape outputShape(Shape... in) {
-        Op.require(in[0].rank() >= 2 && in[0].dim(1) == channels(), "BatchNorm expects " + channels() + " channels on axis 1, got " + in[0]);
+        if (!(in[0].rank() >= 2 && in[0].dim(1) == channels())) throw new IllegalArgumentException("BatchNorm expects " + channels() + " channels on axis 1, got " + in[0]);
         return in[0];
     }
 
@@ -34,7 +34,7 @@ public record BatchNorm(Tensor gamma, Tensor beta, Tensor mean, Tensor var, floa
      * The result holds fresh heap weights; the input tensors are not modified.
      */
     public Conv2d foldInto(Conv2d conv) {
-        Op.require(conv.outChannels() == channels(), "cannot fold BatchNorm of " + channels() + " channels into Conv2d with " + conv.outChannels() + " outputs");
+        if (conv.outChannels() != channels()) throw new IllegalArgumentException("cannot fold BatchNorm of " + channels() + " channels into Conv2d with " + conv.outChannels() + " outputs");
         Tensor w = conv.weight();
         int cout = w.dim(0);
         int per = Math.toIntExact(w.size() / cout);

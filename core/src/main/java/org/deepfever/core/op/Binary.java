@@ -33,7 +33,7 @@ public record Binary(Fn fn) implements Op {
         for (int i = 0; i < rank; i++) {
             int da = i - (rank - a.rank()) >= 0 ? a.dim(i - (rank - a.rank())) : 1;
             int db = i - (rank - b.rank()) >= 0 ? b.dim(i - (rank - b.rank())) : 1;
-            Op.require(da == db || da == 1 || db == 1, "shapes " + a + " and " + b + " do not broadcast");
+            if (!(da == db || da == 1 || db == 1)) throw new IllegalArgumentException("shapes " + a + " and " + b + " do not broadcast");
             out[i] = da == 1 ? db : da;
         }
         return Shape.of(out);

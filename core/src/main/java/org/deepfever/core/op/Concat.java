@@ -15,12 +15,12 @@ public record Concat(int axis, int inputs) implements Op {
     public Shape outputShape(Shape... in) {
         int rank = in[0].rank();
         int ax = axis < 0 ? axis + rank : axis;
-        Op.require(ax >= 0 && ax < rank, "Concat axis " + axis + " out of rank " + rank);
+        if (!(ax >= 0 && ax < rank)) throw new IllegalArgumentException("Concat axis " + axis + " out of rank " + rank);
         int total = 0;
         for (Shape s : in) {
-            Op.require(s.rank() == rank, "Concat inputs differ in rank: " + in[0] + " vs " + s);
+            if (s.rank() != rank) throw new IllegalArgumentException("Concat inputs differ in rank: " + in[0] + " vs " + s);
             for (int d = 0; d < rank; d++) {
-                if (d != ax) Op.require(s.dim(d) == in[0].dim(d), "Concat inputs differ off axis " + ax + ": " + in[0] + " vs " + s);
+                if (d != ax && s.dim(d) != in[0].dim(d)) throw new IllegalArgumentException("Concat inputs differ off axis " + ax + ": " + in[0] + " vs " + s);
             }
             total += s.dim(ax);
         }

@@ -14,10 +14,9 @@ public record Conv2d(Tensor weight, Tensor bias, int strideH, int strideW, int p
                      Activation activation, boolean residual) implements Op {
 
     public Conv2d {
-        Op.require(weight.rank() == 4, "Conv2d weight must be [Cout, Cin/groups, kH, kW], got " + weight.shape());
-        Op.require(groups >= 1 && weight.dim(0) % groups == 0, "Conv2d: Cout " + weight.dim(0) + " not divisible by groups " + groups);
-        Op.require(bias == null || (bias.rank() == 1 && bias.dim(0) == weight.dim(0)),
-                "Conv2d bias must be [" + weight.dim(0) + "], got " + (bias == null ? null : bias.shape()));
+        if (weight.rank() != 4) throw new IllegalArgumentException("Conv2d weight must be [Cout, Cin/groups, kH, kW], got " + weight.shape());
+        if (!(groups >= 1 && weight.dim(0) % groups == 0)) throw new IllegalArgumentException("Conv2d: Cout " + weight.dim(0) + " not divisible by groups " + groups);
+        if (!(bias == null || (bias.rank() == 1 && bias.dim(0) == weight.dim(0)))) throw new IllegalArgumentException("Conv2d bias must be [" + weight.dim(0) + "], got " + (bias == null ? null : bias.shape()));
         Op.require(strideH >= 1 && strideW >= 1 && dilationH >= 1 && dilationW >= 1, "Conv2d: stride and dilation must be >= 1");
         Op.require(padTop >= 0 && padLeft >= 0 && padBottom >= 0 && padRight >= 0, "Conv2d: negative padding");
     }
@@ -52,11 +51,11 @@ public record Conv2d(Tensor weight, Tensor bias, int strideH, int strideW, int p
     @Override
     public Shape outputShape(Shape... in) {
         Op.requireRank(this, in[0], 4);
-        Op.require(in[0].dim(1) == inChannels(), "Conv2d expects " + inChannels() + " input channels, got " + in[0]);
+        if (in[0].dim(1) != inChannels()) throw new IllegalArgumentException("Conv2d expects " + inChannels() + " input channels, got " + in[0]);
         int oh = outH(in[0].dim(2)), ow = outW(in[0].dim(3));
-        Op.require(oh > 0 && ow > 0, "Conv2d: input " + in[0] + " too small for kernel " + kernelH() + "x" + kernelW());
+        if (oh <= 0 || ow <= 0) throw new IllegalArgumentException("Conv2d: input " + in[0] + " too small for kernel " + kernelH() + "x" + kernelW());
         Shape out = Shape.of(in[0].dim(0), outChannels(), oh, ow);
-        if (residual) Op.require(in[1].equals(out), "Conv2d residual input " + in[1] + " != output " + out);
+        if (residual && !in[1].equals(out)) throw new IllegalArgumentException("Conv2d residual input " + in[1] + " != output " + out);
         return out;
     }
 

@@ -9,7 +9,7 @@ public record Flatten(int axis) implements Op {
     @Override
     public Shape outputShape(Shape... in) {
         int ax = axis < 0 ? axis + in[0].rank() : axis;
-        Op.require(ax >= 0 && ax <= in[0].rank(), "Flatten axis " + axis + " out of " + in[0]);
+        if (!(ax >= 0 && ax <= in[0].rank())) throw new IllegalArgumentException("Flatten axis " + axis + " out of " + in[0]);
         int a = 1, b = 1;
         for (int d = 0; d < in[0].rank(); d++) {
             if (d < ax) a *= in[0].dim(d); else b *= in[0].dim(d);

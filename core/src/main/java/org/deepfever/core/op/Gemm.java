@@ -6,9 +6,8 @@ import org.deepfever.core.Tensor;
 /** Fully connected layer: {@code y = x W^T + b}, x [N,K], weight [M,K] (PyTorch Linear layout), bias [M] or null. */
 public record Gemm(Tensor weight, Tensor bias) implements Op {
     public Gemm {
-        Op.require(weight.rank() == 2, "Gemm weight must be [out, in], got " + weight.shape());
-        Op.require(bias == null || (bias.rank() == 1 && bias.dim(0) == weight.dim(0)),
-                "Gemm bias must be [" + weight.dim(0) + "], got " + (bias == null ? null : bias.shape()));
+        if (weight.rank() != 2) throw new IllegalArgumentException("Gemm weight must be [out, in], got " + weight.shape());
+        if (!(bias == null || (bias.rank() == 1 && bias.dim(0) == weight.dim(0)))) throw new IllegalArgumentException("Gemm bias must be [" + weight.dim(0) + "], got " + (bias == null ? null : bias.shape()));
     }
 
     public int outFeatures() { return weight.dim(0); }
@@ -19,7 +18,7 @@ public record Gemm(Tensor weight, Tensor bias) implements Op {
     @Override
     public Shape outputShape(Shape... in) {
         Op.requireRank(this, in[0], 2);
-        Op.require(in[0].dim(1) == inFeatures(), "Gemm expects " + inFeatures() + " input features, got " + in[0]);
+        if (in[0].dim(1) != inFeatures()) throw new IllegalArgumentException("Gemm expects " + inFeatures() + " input features, got " + in[0]);
         return Shape.of(in[0].dim(0), outFeatures());
     }
 

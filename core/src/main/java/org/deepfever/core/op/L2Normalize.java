@@ -11,7 +11,7 @@ public record L2Normalize(int axis, float eps) implements Op {
     @Override
     public Shape outputShape(Shape... in) {
         int ax = axis < 0 ? axis + in[0].rank() : axis;
-        Op.require(ax >= 0 && ax < in[0].rank(), "L2Normalize axis " + axis + " out of " + in[0]);
+        if (!(ax >= 0 && ax < in[0].rank())) throw new IllegalArgumentException("L2Normalize axis " + axis + " out of " + in[0]);
         return in[0];
     }
 }

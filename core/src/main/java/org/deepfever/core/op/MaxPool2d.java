@@ -30,7 +30,7 @@ public record MaxPool2d(int kernelH, int kernelW, int strideH, int strideW, int 
     public Shape outputShape(Shape... in) {
         Op.requireRank(this, in[0], 4);
         int oh = outH(in[0].dim(2)), ow = outW(in[0].dim(3));
-        Op.require(oh > 0 && ow > 0, "MaxPool2d: input " + in[0] + " too small");
+        if (oh <= 0 || ow <= 0) throw new IllegalArgumentException("MaxPool2d: input " + in[0] + " too small");
         return Shape.of(in[0].dim(0), in[0].dim(1), oh, ow);
     }
 }

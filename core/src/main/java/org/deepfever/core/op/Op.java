@@ -27,6 +27,6 @@ public sealed interface Op permits Conv2d, BatchNorm, Relu, Sigmoid, Clip, Resid
     }
 
     static void requireRank(Op op, Shape s, int rank) {
-        require(s.rank() == rank, op.kind() + " expects a rank-" + rank + " input, got " + s);
+        if (s.rank() != rank) throw new IllegalArgumentException(op.kind() + " expects a rank-" + rank + " input, got " + s);
     }
 }

@@ -17,7 +17,7 @@ public record ReduceL2(int[] axes, boolean keepDims) implements Op {
     @Override
     public Shape outputShape(Shape... in) {
         int rank = in[0].rank();
-        for (int a : axes) Op.require((a < 0 ? a + rank : a) >= 0 && (a < 0 ? a + rank : a) < rank, "ReduceL2 axis " + a + " out of " + in[0]);
+        for (int a : axes) if (!((a < 0 ? a + rank : a) >= 0 && (a < 0 ? a + rank : a) < rank)) throw new IllegalArgumentException("ReduceL2 axis " + a + " out of " + in[0]);
         int[] out = new int[rank];
         int n = 0;
         for (int d = 0; d < rank; d++) {

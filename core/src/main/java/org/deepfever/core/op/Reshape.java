@@ -17,7 +17,7 @@ public record Reshape(int[] target) implements Op {
         for (int i = 0; i < out.length; i++) {
             if (out[i] == 0) out[i] = in[0].dim(i);
             if (out[i] == -1) {
-                Op.require(infer < 0, "Reshape target " + Arrays.toString(target) + " has two -1");
+                if (infer >= 0) throw new IllegalArgumentException("Reshape target " + Arrays.toString(target) + " has two -1");
                 infer = i;
             } else {
                 known *= out[i];
@@ -25,11 +25,11 @@ public record Reshape(int[] target) implements Op {
         }
         long total = in[0].size();
         if (infer >= 0) {
-            Op.require(known > 0 && total % known == 0, "Reshape " + in[0] + " to " + Arrays.toString(target) + " does not divide");
+            if (!(known > 0 && total % known == 0)) throw new IllegalArgumentException("Reshape " + in[0] + " to " + Arrays.toString(target) + " does not divide");
             out[infer] = (int) (total / known);
         }
         Shape s = Shape.of(out);
-        Op.require(s.size() == total, "Reshape " + in[0] + " to " + s + " changes the element count");
+        if (s.size() != total) throw new IllegalArgumentException("Reshape " + in[0] + " to " + s + " changes the element count");
         return s;
     }
 

@@ -8,7 +8,7 @@ public record ResidualAdd(float scale, Activation activation) implements Op {
 
     @Override
     public Shape outputShape(Shape... in) {
-        Op.require(in[0].equals(in[1]), "ResidualAdd inputs differ: " + in[0] + " vs " + in[1]);
+        if (!in[0].equals(in[1])) throw new IllegalArgumentException("ResidualAdd inputs differ: " + in[0] + " vs " + in[1]);
         return in[0];
     }
 }

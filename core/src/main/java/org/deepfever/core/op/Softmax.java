@@ -9,7 +9,7 @@ public record Softmax(int axis) implements Op {
     @Override
     public Shape outputShape(Shape... in) {
         int ax = axis < 0 ? axis + in[0].rank() : axis;
-        Op.require(ax >= 0 && ax < in[0].rank(), "Softmax axis " + axis + " out of " + in[0]);
+        if (!(ax >= 0 && ax < in[0].rank())) throw new IllegalArgumentException("Softmax axis " + axis + " out of " + in[0]);
         return in[0];
     }
 }

@@ -11,11 +11,11 @@ public record Transpose(int[] perm) implements Op {
 
     @Override
     public Shape outputShape(Shape... in) {
-        Op.require(perm.length == in[0].rank(), "Transpose perm " + Arrays.toString(perm) + " does not match " + in[0]);
+        if (perm.length != in[0].rank()) throw new IllegalArgumentException("Transpose perm " + Arrays.toString(perm) + " does not match " + in[0]);
         boolean[] seen = new boolean[perm.length];
         int[] out = new int[perm.length];
         for (int i = 0; i < perm.length; i++) {
-            Op.require(perm[i] >= 0 && perm[i] < perm.length && !seen[perm[i]], "Transpose perm " + Arrays.toString(perm) + " is not a permutation");
+            if (!(perm[i] >= 0 && perm[i] < perm.length && !seen[perm[i]])) throw new IllegalArgumentException("Transpose perm " + Arrays.toString(perm) + " is not a permutation");
             seen[perm[i]] = true;
             out[i] = in[0].dim(perm[i]);
         }

@@ -50,6 +50,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * directly on preallocated tensors, without that copy: pure kernel speed. With it,
  * {@code -p layout=channelsLast} hands the kernel channels-last input, residual and output (as the
  * executor does inside the 7x7 and 3x3 stages; fails for a conv that does not take them).
+ * {@code -p flush=true} evicts the caches before each conv (by writing a 64 MB array, not timed),
+ * as a whole inference leaves them: measured 2026-12-03, kernel mode, channels-last, one thread,
+ * conv2b 91-95 GFLOP/s flushed vs 102 hot, conv2a 96-98 vs 105-107, close to their in-network rates.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -126,6 +129,14 @@ public class ConvBench {
     @Param({"nchw"})
     public String layout;
 
+    /**
+     * "true": before each conv, write a 64 MB array, so that input, weights and output start outside
+     * the caches, as they do inside a whole inference (the conv's time alone is measured).
+     */
+    @Param({"false"})
+    public boolean flush;
+
+    private float[] flushArray;
     private ConvShape conv;
     private CompiledGraph compiled;
     private ExecutionPlan plan;
@@ -187,6 +198,14 @@ public class ConvBench {
                 conv.residual() ? ", bias + residual" : "", conv.gflop(), preferred, threads, mode);
     }
 
+    @Setup(Level.Invocation)
+    public void flushCaches() {
+        if (!flush) return;
+        if (flushArray == null) flushArray = new float[16 << 20];
+        float v = flushArray[0] + 1;
+        for (int i = 0; i < flushArray.length; i += 16) flushArray[i] = v;
+    }
+
     @Setup(Level.Iteration)
     public void startIteration() {
         iterationOps = 0;
@@ -196,7 +215,7 @@ public class ConvBench {
     @TearDown(Level.Iteration)
     public void endIteration() {
         double seconds = (System.nanoTime() - iterationStart) / 1e9;
-        if (iterationOps == 0 || seconds <= 0) return;
+        if (iterationOps == 0 || seconds <= 0 || flush) return; // (with flush the wall time includes the flushing)
         double perRun = seconds / iterationOps;
         System.out.printf("%nGFLOP/s shape=%s backend=%s threads=%d mode=%s: %.2f GFLOP/s (%.4f ms per conv, %.4f GFLOP)%n",
                 shape, backend, threads, mode, conv.gflop() / perRun, perRun * 1e3, conv.gflop());

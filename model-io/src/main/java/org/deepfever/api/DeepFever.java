@@ -50,8 +50,18 @@ public final class DeepFever implements AutoCloseable {
     }
 
     private DeepFever(ModelFiles.Loaded loaded, Options options) {
+        this(loaded, options, BackendPreload.now(options.backend()));
+    }
+
+    private DeepFever(ModelFiles.Loaded loaded, Options options, BackendPreload backend) {
         this.loaded = loaded;
-        Backend preferred = options.backend() == null ? Backends.preferred() : Backends.byName(options.backend());
+        Backend preferred;
+        try {
+            preferred = backend.get();
+        } catch (RuntimeException | Error e) {
+            loaded.close();
+            throw e;
+        }
         Backend fallback = preferred.name().equals(Backends.REFERENCE) ? null : Backends.reference();
         try {
             this.compiled = new CompiledGraph(loaded.graph(), preferred, fallback, new ThreadPool(options.threads()), true);
@@ -72,7 +82,9 @@ public final class DeepFever implements AutoCloseable {
 
     /** Loads a model file; the format is taken from the file's contents (and its extension as a hint). */
     public static DeepFever load(Path path, Options options) {
-        return new DeepFever(ModelFiles.load(path), options);
+        // the backend is chosen and its classes initialised on another thread while the file is read
+        BackendPreload backend = BackendPreload.start(options.backend());
+        return new DeepFever(ModelFiles.load(path), options, backend);
     }
 
     /**

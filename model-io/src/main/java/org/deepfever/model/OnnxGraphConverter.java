@@ -319,8 +319,8 @@ public final class OnnxGraphConverter {
         if (n.getInputCount() > 2 && !n.getInput(2).isEmpty()) {
             Tensor c = constant(n, 2);
             if (c.size() == out || c.size() == 1) {
-                float[] b = new float[out];
-                for (int i = 0; i < out; i++) b[i] = beta * c.getFlat(c.size() == 1 ? 0 : i);
+                float[] cv = c.toFloatArray(), b = new float[out]; // (bulk: element reads of a mapped tensor are slow until compiled)
+                for (int i = 0; i < out; i++) b[i] = beta * cv[cv.length == 1 ? 0 : i];
                 bias = Tensor.of(b, out);
             } else {
                 throw new IllegalArgumentException("Gemm C of shape " + c.shape() + " is not supported (expected [" + out + "] or a scalar)");

@@ -21,4 +21,11 @@ public interface Backend {
 
     /** Prepares a kernel for {@code op}; only called when {@link #supports} returned true. */
     Kernel prepare(Op op);
+
+    /**
+     * Loads and initialises the classes {@link #prepare} will need, so that a model load can do it
+     * on another thread while it reads the file (in a fresh JVM the SIMD backend's take tens of
+     * milliseconds). Optional: {@code prepare} works without it.
+     */
+    default void preload() {}
 }

@@ -54,5 +54,17 @@ public final class SimdBackend implements Backend {
         };
     }
 
+    /** Runs the kernel classes' initialisers, which build their vector constants (the Vector API's own start-up with them). */
+    @Override
+    public void preload() {
+        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, ConvKernel.class, MaxPoolChannelsLast.class, ChannelsLastOps.class}) {
+            try {
+                Class.forName(c.getName(), true, c.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException(e); // cannot happen: the class is at hand
+            }
+        }
+    }
+
     @Override public String toString() { return "simd[" + Simd.describe() + "]"; }
 }

@@ -217,6 +217,14 @@ class DeepFeverTest {
     }
 
     @Test
+    void unknownBackendNameFailsTheLoadNamingIt() {
+        // the backend is resolved on another thread while the file is read: its failure must still reach the caller
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DeepFever.load(ModelTestUtil.fixture(MINI, "model.onnx"),
+                DeepFever.Options.defaults().withBackend("no-such-backend")));
+        assertContains(e.getMessage(), "no-such-backend", "simd");
+    }
+
+    @Test
     void untrainedDefaultRunsTheFullSizeNetwork() {
         try (DeepFever m = DeepFever.untrainedDefault(DeepFever.Options.defaults())) {
             float[] face = new float[3 * 140 * 140];

@@ -111,6 +111,8 @@ final class ConvKernel implements Kernel {
     static final boolean FUSED_RESIDUAL = Boolean.parseBoolean(System.getProperty("fever.conv.fusedResidual", "true"));
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
+    /** {@link #tileT6x4Taps} for channels-last inputs ({@code -Dfever.conv.tapLoop=false} for A/B runs). */
+    static final boolean TAP_LOOP = Boolean.parseBoolean(System.getProperty("fever.conv.tapLoop", "true"));
     /**
      * Whether the machine has 32 vector registers (AVX-512 class: its preferred species is 512-bit).
      * With 16 (AVX2), the pixel-vector micro-kernel measured at about half speed (register pressure;
@@ -871,7 +873,9 @@ final class ConvKernel implements Kernel {
         else if (acc) tileT6x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         else if (cvec == NR5) tileT4x5(src, base, koff, k0, k1, o0, o1, o2, o3, wt, wOff, biasT, co0, dst, dOff, dStride);
         else if (cvec == NRW && mt == 5) tileT5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
-        else if (cvec == NRW) tileT6x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (cvec == NRW && TAP_LOOP && k0 % cin == 0 && k1 % cin == 0 && (cin == 1 || koff[1] == koff[0] + 1)) {
+            tileT6x4Taps(src, base, koff, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+        } else if (cvec == NRW) tileT6x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         else tileT6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         if (relu) reluTile(dst, dOff, dStride, mt);
     }
@@ -1306,6 +1310,95 @@ final class ConvKernel implements Kernel {
         c41.intoArray(dst, dOff + 4 * dStride + L);
         c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
         c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
+    }
+
+    /**
+     * {@link #tileT6x4} for a channels-last input (a tap's channels consecutive) over whole taps
+     * [tap0, tap1): K as taps x channels, the channel loop innermost, so that each pixel's input
+     * index is a per-tap base plus the loop counter, whose range C2 checks once per tap instead of
+     * once per pixel per step. Against the flat loop ({@code -Dfever.conv.tapLoop=false}), whole
+     * network, medians of 5-6 alternated LayerProfile runs, twice: batch 1 one thread 0.92-0.96,
+     * batch 8 two threads 0.97 (ConvBench alone: within its noise). A whole kernel row per inner
+     * loop instead of one tap, and the same form for the other tiles (with NCHW inputs copied to
+     * channels-last), made C2 spill accumulators in the inner loop: 20-40% slower alone.
+     */
+    private void tileT6x4Taps(float[] x, int base, int[] koff, int tap0, int tap1, int o0, int o1, int o2, int o3, int o4, int o5,
+                              float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
+        int r = NRW * L;
+        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
+        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
+        FloatVector c00 = b0, c01 = b1, c02 = b2, c03 = b3;
+        FloatVector c10 = b0, c11 = b1, c12 = b2, c13 = b3;
+        FloatVector c20 = b0, c21 = b1, c22 = b2, c23 = b3;
+        FloatVector c30 = b0, c31 = b1, c32 = b2, c33 = b3;
+        FloatVector c40 = b0, c41 = b1, c42 = b2, c43 = b3;
+        FloatVector c50 = b0, c51 = b1, c52 = b2, c53 = b3;
+        int n = cin;
+        for (int tap = tap0, wt0 = wOff; tap < tap1; tap++, wt0 += n * r) {
+            int t = base + koff[tap * n];
+            int p0 = t + o0, p1 = t + o1, p2 = t + o2, p3 = t + o3, p4 = t + o4, p5 = t + o5;
+            for (int ci = 0; ci < n; ci++) {
+                int wi = wt0 + ci * r;
+                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
+                FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
+                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
+                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
+                FloatVector a = FloatVector.broadcast(S, x[p0 + ci]);
+                c00 = a.fma(w0, c00);
+                c01 = a.fma(w1, c01);
+                c02 = a.fma(w2, c02);
+                c03 = a.fma(w3, c03);
+                a = FloatVector.broadcast(S, x[p1 + ci]);
+                c10 = a.fma(w0, c10);
+                c11 = a.fma(w1, c11);
+                c12 = a.fma(w2, c12);
+                c13 = a.fma(w3, c13);
+                a = FloatVector.broadcast(S, x[p2 + ci]);
+                c20 = a.fma(w0, c20);
+                c21 = a.fma(w1, c21);
+                c22 = a.fma(w2, c22);
+                c23 = a.fma(w3, c23);
+                a = FloatVector.broadcast(S, x[p3 + ci]);
+                c30 = a.fma(w0, c30);
+                c31 = a.fma(w1, c31);
+                c32 = a.fma(w2, c32);
+                c33 = a.fma(w3, c33);
+                a = FloatVector.broadcast(S, x[p4 + ci]);
+                c40 = a.fma(w0, c40);
+                c41 = a.fma(w1, c41);
+                c42 = a.fma(w2, c42);
+                c43 = a.fma(w3, c43);
+                a = FloatVector.broadcast(S, x[p5 + ci]);
+                c50 = a.fma(w0, c50);
+                c51 = a.fma(w1, c51);
+                c52 = a.fma(w2, c52);
+                c53 = a.fma(w3, c53);
+            }
+        }
+        c00.intoArray(dst, dOff);
+        c01.intoArray(dst, dOff + L);
+        c02.intoArray(dst, dOff + 2 * L);
+        c03.intoArray(dst, dOff + 3 * L);
+        c10.intoArray(dst, dOff + dStride);
+        c11.intoArray(dst, dOff + dStride + L);
+        c12.intoArray(dst, dOff + dStride + 2 * L);
+        c13.intoArray(dst, dOff + dStride + 3 * L);
+        c20.intoArray(dst, dOff + 2 * dStride);
+        c21.intoArray(dst, dOff + 2 * dStride + L);
+        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
+        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
+        c30.intoArray(dst, dOff + 3 * dStride);
+        c31.intoArray(dst, dOff + 3 * dStride + L);
+        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
+        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
+        c40.intoArray(dst, dOff + 4 * dStride);
+        c41.intoArray(dst, dOff + 4 * dStride + L);
+        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
+        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
+        c50.intoArray(dst, dOff + 5 * dStride);
+        c51.intoArray(dst, dOff + 5 * dStride + L);
+        c52.intoArray(dst, dOff + 5 * dStride + 2 * L);
+        c53.intoArray(dst, dOff + 5 * dStride + 3 * L);
     }
 
     /** MT(=6) pixels x NRW(=4) channel vectors: {@link #tileT6x2} with twice the channels per broadcast. */

@@ -214,8 +214,10 @@ public final class DeepFeverGraphBuilder {
         int c = channels(x);
         Tensor w = sd.take(prefix + ".conv2d.weight", c, channels(cat), 1, 1);
         Tensor b = sd.take(prefix + ".conv2d.bias", c);
-        float[] ws = scaled(w.toFloatArray(), scale), bs = scaled(b.toFloatArray(), scale);
-        Conv2d conv = Conv2d.of(Tensor.of(ws, w.shape().dims()), Tensor.of(bs, c), 1, 0, 0, act).withResidual(true);
+        float[] s = new float[c], bs = scaled(b.toFloatArray(), scale);
+        java.util.Arrays.fill(s, scale);
+        // the weights scaled as the conv's output scale, applied when the kernel packs them: not copied here
+        Conv2d conv = Conv2d.of(w, null, 1, 0, 0, act).withOutputScale(s, Tensor.of(bs, c)).withResidual(true);
         lastNode = prefix + ".conv2d";
         return g.add(lastNode, conv, cat, x);
     }

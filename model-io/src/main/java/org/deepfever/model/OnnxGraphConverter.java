@@ -251,14 +251,16 @@ public final class OnnxGraphConverter {
         values.put(last.getOutput(0), v);
     }
 
+    /** The conv with its weights and bias multiplied by {@code scale} (the weights as an output scale: not copied). */
     private static Conv2d scaled(Conv2d conv, float scale) {
-        float[] w = DeepFeverGraphBuilder.scaled(conv.weight().toFloatArray(), scale);
+        float[] s = new float[conv.outChannels()];
+        java.util.Arrays.fill(s, scale);
         Tensor b = null;
         if (conv.bias() != null) {
             float[] bb = DeepFeverGraphBuilder.scaled(conv.bias().toFloatArray(), scale);
             b = Tensor.of(bb, bb.length);
         }
-        return conv.withWeights(Tensor.of(w, conv.weight().shape().dims()), b);
+        return conv.withOutputScale(s, b);
     }
 
     /** ONNX pads [top, left, bottom, right], or computed from auto_pad. */

@@ -30,30 +30,22 @@ public record BatchNorm(Tensor gamma, Tensor beta, Tensor mean, Tensor var, floa
     }
 
     /**
-     * Folds this BN into the convolution that precedes it: w' = w * scale[co], b' = b * scale + shift.
-     * The result holds fresh heap weights; the input tensors are not modified.
+     * Folds this BN into the convolution that precedes it: effective weights w * scale[co] (as the
+     * conv's output scale: the weight tensor, often mapped from the model file, is not copied), bias
+     * b * scale + shift.
      */
     public Conv2d foldInto(Conv2d conv) {
         if (conv.outChannels() != channels()) throw new IllegalArgumentException("cannot fold BatchNorm of " + channels() + " channels into Conv2d with " + conv.outChannels() + " outputs");
-        Tensor w = conv.weight();
-        int cout = w.dim(0);
-        int per = Math.toIntExact(w.size() / cout);
+        int cout = conv.outChannels();
         // Bulk reads (the parameters are often memory-mapped): same arithmetic as scale(c) and shift(c).
         float[] g = gamma.toFloatArray(), be = beta.toFloatArray(), m = mean.toFloatArray(), v = var.toFloatArray();
         float[] bias = conv.bias() == null ? null : conv.bias().toFloatArray();
-        float[] nw = w.toFloatArray();
-        float[] nb = new float[cout];
+        float[] s = new float[cout], nb = new float[cout];
         for (int co = 0; co < cout; co++) {
-            float s = (float) (g[co] / Math.sqrt(v[co] + (double) eps));
-            scaleRange(nw, co * per, per, s);
+            s[co] = (float) (g[co] / Math.sqrt(v[co] + (double) eps));
             float b = bias == null ? 0f : bias[co];
-            nb[co] = b * s + (be[co] - m[co] * s);
+            nb[co] = b * s[co] + (be[co] - m[co] * s[co]);
         }
-        return conv.withWeights(Tensor.of(nw, w.shape().dims()), Tensor.of(nb, cout));
-    }
-
-    /** {@code a[from .. from+n) *= s}: a small method of its own so that the JIT compiles it early. */
-    private static void scaleRange(float[] a, int from, int n, float s) {
-        for (int i = from, end = from + n; i < end; i++) a[i] *= s;
+        return conv.withOutputScale(s, Tensor.of(nb, cout));
     }
 }

@@ -43,7 +43,7 @@ public final class ReferenceBackend implements Backend {
     // ---------------------------------------------------------------- convolution
 
     private static Kernel conv(Conv2d c) {
-        final float[] w = c.weight().toFloatArray();
+        final float[] w = c.effectiveWeights();
         final float[] b = c.bias() == null ? null : c.bias().toFloatArray();
         final int cout = c.outChannels(), cinG = c.weight().dim(1), kh = c.kernelH(), kw = c.kernelW();
         final int coutG = cout / c.groups();

@@ -703,12 +703,11 @@ final class ConvKernel implements Kernel {
         float[] t = new float[Math.multiplyExact(np * nr, k)];
         int group = Math.min(nr, PACK_GROUP);
         float[] rows = packBuffer(group * k);
-        Tensor w = op.weight();
         for (int pn = 0; pn < np; pn++) {
             for (int j0 = 0; j0 < nr; j0 += group) {
                 int co0 = pn * nr + j0, g = Math.min(Math.min(group, nr - j0), cout - co0);
                 if (g <= 0) break; // the rest of the panel stays zero
-                w.readFlat((long) co0 * k, rows, 0, g * k);
+                op.readWeightRows(co0, g, rows, 0); // (with the conv's output scale, if any)
                 interleave(rows, g, t, pn * k * nr + j0, nr, tapMajor ? kh * kw : 1, tapMajor ? cin : k);
             }
         }

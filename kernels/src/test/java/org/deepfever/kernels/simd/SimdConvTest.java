@@ -195,6 +195,40 @@ public class SimdConvTest {
      * output (the executor's contract), starting before any weights were packed (the lazy packing
      * races): every result must match the reference.
      */
+    /**
+     * A conv's output scale (a folded BatchNorm or residual scale, kept apart from mapped weights)
+     * must act exactly as weights multiplied by it: every orientation of the SIMD kernel and the
+     * reference, bit for bit against the same conv built from pre-multiplied weights.
+     */
+    @Test
+    void outputScaleActsAsScaledWeights() {
+        Random rnd = new Random(21);
+        int cout = 40, cin = 24;
+        Tensor w = TestSupport.random(rnd, cout, cin, 3, 3), b = TestSupport.random(rnd, cout);
+        float[] scale = new float[cout], ws = w.toFloatArray();
+        int per = cin * 9;
+        for (int co = 0; co < cout; co++) {
+            scale[co] = 0.25f + 0.07f * co;
+            for (int i = 0; i < per; i++) ws[co * per + i] *= scale[co];
+        }
+        Conv2d premultiplied = new Conv2d(Tensor.of(ws, cout, cin, 3, 3), b, 1, 1, 1, 1, 1, 1, 1, 1, 1, Activation.RELU, false);
+        Conv2d viaScale = new Conv2d(w, null, 1, 1, 1, 1, 1, 1, 1, 1, 1, Activation.RELU, false).withOutputScale(scale, b);
+        Tensor x = TestSupport.random(rnd, 2, cin, 9, 11);
+        Shape outShape = premultiplied.outputShape(x.shape());
+        for (int orientation = -1; orientation <= 3; orientation++) {
+            Kernel want = orientation < 0 ? REF.prepare(premultiplied) : new ConvKernel(premultiplied, orientation, 0);
+            Kernel got = orientation < 0 ? REF.prepare(viaScale) : new ConvKernel(viaScale, orientation, 0);
+            Tensor a = Tensor.zeros(outShape.dims()), c = Tensor.zeros(outShape.dims());
+            TestSupport.run(want, new Tensor[] {x}, a);
+            TestSupport.run(got, new Tensor[] {x}, c);
+            for (int i = 0; i < a.size(); i++) {
+                if (Float.floatToIntBits(a.getFlat(i)) != Float.floatToIntBits(c.getFlat(i))) {
+                    fail("orientation " + orientation + ", element " + i + ": " + a.getFlat(i) + " with pre-multiplied weights, " + c.getFlat(i) + " with the output scale");
+                }
+            }
+        }
+    }
+
     @Test
     void oneKernelManyThreads() throws Exception {
         Random rnd = new Random(9);

@@ -111,8 +111,6 @@ final class ConvKernel implements Kernel {
     static final boolean FUSED_RESIDUAL = Boolean.parseBoolean(System.getProperty("fever.conv.fusedResidual", "true"));
     /** Orientation override for experiments: {@code -Dfever.conv.orientation=auto|pixel|channel}. */
     static final String ORIENTATION = System.getProperty("fever.conv.orientation", "auto");
-    /** {@link #tileT6x4Taps} for channels-last inputs ({@code -Dfever.conv.tapLoop=false} for A/B runs). */
-    static final boolean TAP_LOOP = Boolean.parseBoolean(System.getProperty("fever.conv.tapLoop", "true"));
     /**
      * Whether the machine has 32 vector registers (AVX-512 class: its preferred species is 512-bit).
      * With 16 (AVX2), the pixel-vector micro-kernel measured at about half speed (register pressure;
@@ -546,10 +544,12 @@ final class ConvKernel implements Kernel {
 
     /** {@code xPix}: 0 for an NCHW input, else the channels-last input's pixel stride. */
     private PadGeometry padGeometry(int h, int w, int oh, int ow, int xPix) {
-        boolean inPlace = inPlace(h, w, oh, ow);
-        int pix = xPix == 0 ? 0 : inPlace ? xPix : cin;
-        PadGeometry g = pix == 0 ? padGeometry : padGeometryCl;
-        if (g != null && g.h() == h && g.w() == w && g.oh() == oh && g.ow() == ow && g.pix() == pix) return g;
+        // wide panels read channels-last pixels only (tileT6x4): an NCHW input is copied, transposed
+        boolean clCopy = xPix == 0 && cvec == NRW;
+        boolean inPlace = !clCopy && inPlace(h, w, oh, ow);
+        int pix = clCopy ? cin : xPix == 0 ? 0 : inPlace ? xPix : cin;
+        PadGeometry g = xPix == 0 ? padGeometry : padGeometryCl;
+        if (g != null && g.h() == h && g.w() == w && g.oh() == oh && g.ow() == ow && g.pix() == pix && g.inPlace() == inPlace) return g;
         int hp, wp;
         if (inPlace) { // the input itself: no copy, no padding
             hp = h;
@@ -581,7 +581,7 @@ final class ConvKernel implements Kernel {
             poff[q] = (o / ow * sh * wp + o % ow * sw) * Math.max(pix, 1);
         }
         g = new PadGeometry(h, w, oh, ow, pix, inPlace, hp, wp, koff, poff, opix, tapRanges(h, w, oh, ow, opix));
-        if (pix == 0) padGeometry = g; else padGeometryCl = g;
+        if (xPix == 0) padGeometry = g; else padGeometryCl = g;
         return g;
     }
 
@@ -616,8 +616,9 @@ final class ConvKernel implements Kernel {
         return r;
     }
 
+    /** Scratch floats per task: the tile buffer and, unless the input is always read in place, a padded copy of it. */
     private int perTaskT(int h, int w, int oh, int ow) {
-        return TILE + (direct ? 0 : cin * padGeometry(h, w, oh, ow).plane());
+        return TILE + (direct && cvec != NRW ? 0 : cin * padGeometry(h, w, oh, ow).plane());
     }
 
     /**
@@ -795,7 +796,8 @@ final class ConvKernel implements Kernel {
             } else {
                 src = scratch;
                 base = sOff + TILE;
-                if (xPix == 0) padCopy(g.xa(), xImg, h, w, pg, scratch, base);
+                if (xPix == 0 && pg.pix() != 0) padCopyNchwToChannelsLast(g.xa(), xImg, h, w, pg, scratch, base);
+                else if (xPix == 0) padCopy(g.xa(), xImg, h, w, pg, scratch, base);
                 else padCopyChannelsLast(g.xa(), xImg, xPix, h, w, pg, scratch, base);
             }
             int oImg = g.oOff() + img * g.oBatch();
@@ -872,9 +874,7 @@ final class ConvKernel implements Kernel {
         else if (acc) tileT6x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         else if (cvec == NR5) tileT4x5(src, base, koff, k0, k1, o0, o1, o2, o3, wt, wOff, biasT, co0, dst, dOff, dStride);
         else if (cvec == NRW && mt == 5) tileT5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
-        else if (cvec == NRW && TAP_LOOP && k0 % cin == 0 && k1 % cin == 0 && (cin == 1 || koff[1] == koff[0] + 1)) {
-            tileT6x4Taps(src, base, koff, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
-        } else if (cvec == NRW) tileT6x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (cvec == NRW) tileT6x4(src, base, koff, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         else tileT6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         if (relu) reluTile(dst, dOff, dStride, mt);
     }
@@ -957,6 +957,20 @@ final class ConvKernel implements Kernel {
                 if (xLo > 0) java.util.Arrays.fill(dst, d, d + xLo, 0f);
                 System.arraycopy(xa, xImg + (ci * h + iy) * w + (xLo - pl), dst, d + xLo, xHi - xLo);
                 if (xHi < wp) java.util.Arrays.fill(dst, d + xHi, d + wp, 0f);
+            }
+        }
+    }
+
+    /** Zero-padded channels-last copy of one NCHW image (wide panels): rows/columns some window touches, [hp][wp][cin]. */
+    private void padCopyNchwToChannelsLast(float[] xa, int xImg, int h, int w, PadGeometry pg, float[] dst, int dOff) {
+        int hp = pg.hp(), wp = pg.wp(), plane = h * w;
+        java.util.Arrays.fill(dst, dOff, dOff + hp * wp * cin, 0f);
+        for (int yp = 0; yp < hp; yp++) {
+            int iy = yp - pt;
+            if (iy < 0 || iy >= h) continue;
+            for (int xp = Math.max(0, pl), xEnd = Math.min(wp, pl + w); xp < xEnd; xp++) {
+                int src = xImg + iy * w + xp - pl, d = dOff + (yp * wp + xp) * cin;
+                for (int ci = 0; ci < cin; ci++, src += plane) dst[d + ci] = xa[src];
             }
         }
     }
@@ -1312,17 +1326,19 @@ final class ConvKernel implements Kernel {
     }
 
     /**
-     * {@link #tileT6x4} for a channels-last input (a tap's channels consecutive) over whole taps
-     * [tap0, tap1): K as taps x channels, the channel loop innermost, so that each pixel's input
-     * index is a per-tap base plus the loop counter, whose range C2 checks once per tap instead of
-     * once per pixel per step. Against the flat loop ({@code -Dfever.conv.tapLoop=false}), whole
+     * MT(=6) pixels x NRW(=4) channel vectors ({@link #tileT6x2} with twice the channels per
+     * broadcast) over whole taps [tap0, tap1) of a channels-last input or copy (a tap's channels
+     * consecutive: wide-panel kernels copy an NCHW input, transposed, see padGeometry). K runs as
+     * taps x channels, the channel loop innermost, so that each pixel's input index is a per-tap base
+     * plus the loop counter, whose range C2 checks once per tap instead of once per pixel per step
+     * (the flat K loop over {@code koff[kk]} of the other tiles). Against that flat loop, whole
      * network, medians of 5-6 alternated LayerProfile runs, twice: batch 1 one thread 0.92-0.96,
      * batch 8 two threads 0.97 (ConvBench alone: within its noise). A whole kernel row per inner
-     * loop instead of one tap, and the same form for the other tiles (with NCHW inputs copied to
-     * channels-last), made C2 spill accumulators in the inner loop: 20-40% slower alone.
+     * loop instead of one tap, and the same form for the other tiles, made C2 keep accumulators on
+     * the stack inside the inner loop (the 5x4 tile 40 against 99 GFLOP/s alone), or gained nothing.
      */
-    private void tileT6x4Taps(float[] x, int base, int[] koff, int tap0, int tap1, int o0, int o1, int o2, int o3, int o4, int o5,
-                              float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
+    private void tileT6x4(float[] x, int base, int[] koff, int tap0, int tap1, int o0, int o1, int o2, int o3, int o4, int o5,
+                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
         int r = NRW * L;
         FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
         FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
@@ -1373,87 +1389,6 @@ final class ConvKernel implements Kernel {
                 c52 = a.fma(w2, c52);
                 c53 = a.fma(w3, c53);
             }
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c02.intoArray(dst, dOff + 2 * L);
-        c03.intoArray(dst, dOff + 3 * L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c12.intoArray(dst, dOff + dStride + 2 * L);
-        c13.intoArray(dst, dOff + dStride + 3 * L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
-        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
-        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
-        c40.intoArray(dst, dOff + 4 * dStride);
-        c41.intoArray(dst, dOff + 4 * dStride + L);
-        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
-        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
-        c50.intoArray(dst, dOff + 5 * dStride);
-        c51.intoArray(dst, dOff + 5 * dStride + L);
-        c52.intoArray(dst, dOff + 5 * dStride + 2 * L);
-        c53.intoArray(dst, dOff + 5 * dStride + 3 * L);
-    }
-
-    /** MT(=6) pixels x NRW(=4) channel vectors: {@link #tileT6x2} with twice the channels per broadcast. */
-    private void tileT6x4(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4, int o5,
-                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
-        int r = NRW * L;
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
-        FloatVector c00 = b0, c01 = b1;
-        FloatVector c02 = b2, c03 = b3;
-        FloatVector c10 = b0, c11 = b1;
-        FloatVector c12 = b2, c13 = b3;
-        FloatVector c20 = b0, c21 = b1;
-        FloatVector c22 = b2, c23 = b3;
-        FloatVector c30 = b0, c31 = b1;
-        FloatVector c32 = b2, c33 = b3;
-        FloatVector c40 = b0, c41 = b1;
-        FloatVector c42 = b2, c43 = b3;
-        FloatVector c50 = b0, c51 = b1;
-        FloatVector c52 = b2, c53 = b3;
-        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
-            int b = base + koff[kk];
-            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
-            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-            FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
-            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
-            c00 = a.fma(w0, c00);
-            c01 = a.fma(w1, c01);
-            c02 = a.fma(w2, c02);
-            c03 = a.fma(w3, c03);
-            a = FloatVector.broadcast(S, x[b + o1]);
-            c10 = a.fma(w0, c10);
-            c11 = a.fma(w1, c11);
-            c12 = a.fma(w2, c12);
-            c13 = a.fma(w3, c13);
-            a = FloatVector.broadcast(S, x[b + o2]);
-            c20 = a.fma(w0, c20);
-            c21 = a.fma(w1, c21);
-            c22 = a.fma(w2, c22);
-            c23 = a.fma(w3, c23);
-            a = FloatVector.broadcast(S, x[b + o3]);
-            c30 = a.fma(w0, c30);
-            c31 = a.fma(w1, c31);
-            c32 = a.fma(w2, c32);
-            c33 = a.fma(w3, c33);
-            a = FloatVector.broadcast(S, x[b + o4]);
-            c40 = a.fma(w0, c40);
-            c41 = a.fma(w1, c41);
-            c42 = a.fma(w2, c42);
-            c43 = a.fma(w3, c43);
-            a = FloatVector.broadcast(S, x[b + o5]);
-            c50 = a.fma(w0, c50);
-            c51 = a.fma(w1, c51);
-            c52 = a.fma(w2, c52);
-            c53 = a.fma(w3, c53);
         }
         c00.intoArray(dst, dOff);
         c01.intoArray(dst, dOff + L);

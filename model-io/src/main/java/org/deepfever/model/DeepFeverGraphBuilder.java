@@ -214,18 +214,9 @@ public final class DeepFeverGraphBuilder {
         int c = channels(x);
         Tensor w = sd.take(prefix + ".conv2d.weight", c, channels(cat), 1, 1);
         Tensor b = sd.take(prefix + ".conv2d.bias", c);
-        float[] s = new float[c], bs = scaled(b.toFloatArray(), scale);
-        java.util.Arrays.fill(s, scale);
-        // the weights scaled as the conv's output scale, applied when the kernel packs them: not copied here
-        Conv2d conv = Conv2d.of(w, null, 1, 0, 0, act).withOutputScale(s, Tensor.of(bs, c)).withResidual(true);
+        Conv2d conv = Conv2d.of(w, b, 1, 0, 0, act).scaledBy(scale).withResidual(true);
         lastNode = prefix + ".conv2d";
         return g.add(lastNode, conv, cat, x);
-    }
-
-    /** {@code a *= s} in place; returns a. */
-    static float[] scaled(float[] a, float s) {
-        for (int i = 0; i < a.length; i++) a[i] *= s;
-        return a;
     }
 
     private int block35(String p, int x) {

@@ -233,7 +233,7 @@ public final class OnnxGraphConverter {
                 String other = add.getInput(0).equals(mul.getOutput(0)) ? add.getInput(1) : add.getInput(0);
                 Integer r = values.get(other);
                 if (r != null && g.shapeOf(r).equals(conv.outputShape(xs))) {
-                    conv = scaled(conv, scale).withResidual(true);
+                    conv = conv.scaledBy(scale).withResidual(true);
                     residual = r;
                     absorbed.add(mul);
                     absorbed.add(add);
@@ -249,18 +249,6 @@ public final class OnnxGraphConverter {
         }
         int v = residual >= 0 ? g.add(name(n), conv, x, residual) : g.add(name(n), conv, x);
         values.put(last.getOutput(0), v);
-    }
-
-    /** The conv with its weights and bias multiplied by {@code scale} (the weights as an output scale: not copied). */
-    private static Conv2d scaled(Conv2d conv, float scale) {
-        float[] s = new float[conv.outChannels()];
-        java.util.Arrays.fill(s, scale);
-        Tensor b = null;
-        if (conv.bias() != null) {
-            float[] bb = DeepFeverGraphBuilder.scaled(conv.bias().toFloatArray(), scale);
-            b = Tensor.of(bb, bb.length);
-        }
-        return conv.withOutputScale(s, b);
     }
 
     /** ONNX pads [top, left, bottom, right], or computed from auto_pad. */

@@ -76,6 +76,22 @@ public record Conv2d(Tensor weight, Tensor bias, int strideH, int strideW, int p
     }
 
     /**
+     * This conv with its weights and bias multiplied by {@code scale} (a residual block's scale): the
+     * weights through the output scale, so the weight tensor is not copied.
+     */
+    public Conv2d scaledBy(float scale) {
+        float[] s = new float[outChannels()];
+        java.util.Arrays.fill(s, scale);
+        Tensor b = null;
+        if (bias != null) {
+            float[] bb = bias.toFloatArray();
+            for (int i = 0; i < bb.length; i++) bb[i] *= scale;
+            b = Tensor.of(bb, bb.length);
+        }
+        return withOutputScale(s, b);
+    }
+
+    /**
      * Effective weights of output channels [co0, co0 + rows) ({@code rows * Cin/groups * kH * kW}
      * floats, row-major) into {@code dst[off ..]}: read in one bulk copy from the weight tensor, mapped
      * or not, then scaled row by row.

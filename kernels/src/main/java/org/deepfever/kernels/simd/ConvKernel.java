@@ -892,7 +892,7 @@ final class ConvKernel implements Kernel {
     /**
      * Whether a tile stores straight to the output (ReLU then applied in place; no tile buffer, no
      * epilogue pass): a channels-last output, a full panel of channels and a full tile of
-     * consecutive pixels ({@code wholeTile}); with a residual only where the tile starts from it 
+     * consecutive pixels ({@code wholeTile}); with a residual only where the tile starts from it
      * ({@link #accumulates}; {@code plainTile}: the tile is not a sliding one).
      */
     private boolean fusedEpilogue(int epilogue, int co0, boolean wholeTile, boolean plainTile, Geometry g) {

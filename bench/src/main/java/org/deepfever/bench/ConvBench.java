@@ -258,5 +258,5 @@ public class ConvBench {
     }
 
     /** What the executor hands a kernel: the pool and a scratch array sized by the kernel. */
-    private record DirectContext(ThreadPool pool, float[] scratch) implements ExecContext {}
+    record DirectContext(ThreadPool pool, float[] scratch) implements ExecContext {}
 }

@@ -1337,7 +1337,7 @@ final class ConvKernel implements Kernel {
      * loop instead of one tap, and the same form for the other tiles, made C2 keep accumulators on
      * the stack inside the inner loop (the 5x4 tile 40 against 99 GFLOP/s alone), or gained nothing.
      */
-    private void tileT6x4(float[] x, int base, int[] koff, int tap0, int tap1, int o0, int o1, int o2, int o3, int o4, int o5,
+    void tileT6x4(float[] x, int base, int[] koff, int tap0, int tap1, int o0, int o1, int o2, int o3, int o4, int o5,
                           float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
         int r = NRW * L;
         FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);

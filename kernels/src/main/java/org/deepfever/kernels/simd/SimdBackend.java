@@ -38,7 +38,7 @@ public final class SimdBackend implements Backend {
     public Kernel prepare(Op op) {
         if (!supports(op)) throw new IllegalArgumentException("simd backend does not support " + op.kind());
         return switch (op) {
-            case Conv2d c -> new ConvKernel(c);
+            case Conv2d c -> WinogradConv.suits(c) ? new WinogradConv(c) : new ConvKernel(c);
             case MaxPool2d m -> SimdKernels.maxPool(m);
             case GlobalAvgPool g -> SimdKernels.globalAvgPool();
             case Concat c -> SimdKernels.concat1();
@@ -57,7 +57,7 @@ public final class SimdBackend implements Backend {
     /** Runs the kernel classes' initialisers, which build their vector constants (the Vector API's own start-up with them). */
     @Override
     public void preload() {
-        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, ConvKernel.class, MaxPoolChannelsLast.class, ChannelsLastOps.class}) {
+        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, ConvKernel.class, WinogradConv.class, MaxPoolChannelsLast.class, ChannelsLastOps.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {

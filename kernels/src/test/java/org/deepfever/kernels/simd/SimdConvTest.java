@@ -105,6 +105,11 @@ public class SimdConvTest {
         c.add(new Case("1x1 cin64 9x11 cout80 relu b2 sliced (five-vector panels, 99 pixels)", 2, 64, 9, 11, 80, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, false, true));
         c.add(new Case("1x1 cin13 7x5 cout75 residual b3 (five-vector panels, across images)", 3, 13, 7, 5, 75, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, N, true, false));
         c.add(new Case("3x3 cin70 13x13 cout128 residual (wide sliding, in place, rows of 11: some tiles cross)", 1, 70, 13, 13, 128, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, true, N, true, false));
+        // Winograd F(2x2, 3x3) at the stem's shapes (conv2d_4a, conv2d_2b) and with odd edges: ragged
+        // last block, odd output sizes (half-used edge tiles), asymmetric padding, Cin and Cout tails
+        c.add(new Case("3x3 cin80 23x23 cout192 relu (conv2d_4a-like, winograd)", 1, 80, 23, 23, 192, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, false, R, false, false));
+        c.add(new Case("3x3 pad1 cin32 17x18 cout64 relu b2 sliced (conv2d_2b-like, winograd)", 2, 32, 17, 18, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, true));
+        c.add(new Case("3x3 pad(1,0,2,1) cin37 12x11 cout60 b3 (winograd, asymmetric pad, tails)", 3, 37, 12, 11, 60, 3, 3, 1, 1, 1, 0, 2, 1, 1, 1, true, N, false, false));
         return c.stream();
     }
 
@@ -126,8 +131,15 @@ public class SimdConvTest {
         Tensor magnitude = magnitude(conv, x, res, outShape);
 
         // the backend's own choice, then each orientation forced, always split over the threads
-        Kernel[] kernels = {SIMD.prepare(conv), new ConvKernel(conv, 0, 0), new ConvKernel(conv, 1, 0), new ConvKernel(conv, 2, 0), new ConvKernel(conv, 3, 0)};
-        String[] kinds = {"chosen", "pixel-vector", "channel-vector", "channel-vector wide", "channel-vector five"};
+        List<Kernel> kernelList = new ArrayList<>(List.of(SIMD.prepare(conv), new ConvKernel(conv, 0, 0), new ConvKernel(conv, 1, 0),
+                new ConvKernel(conv, 2, 0), new ConvKernel(conv, 3, 0)));
+        List<String> kindList = new ArrayList<>(List.of("chosen", "pixel-vector", "channel-vector", "channel-vector wide", "channel-vector five"));
+        if (!Simd.SCALAR && WinogradConv.shapeFits(conv) && !conv.residual()) { // on every map size, whatever Cout
+            kernelList.add(new WinogradConv(conv, 0));
+            kindList.add("winograd");
+        }
+        Kernel[] kernels = kernelList.toArray(Kernel[]::new);
+        String[] kinds = kindList.toArray(String[]::new);
         for (int ki = 0; ki < kernels.length; ki++)
         for (ThreadPool pool : new ThreadPool[] {POOL1, TestSupport.POOL, POOL3}) {
             Kernel simd = kernels[ki];
@@ -191,11 +203,6 @@ public class SimdConvTest {
     }
 
     /**
-     * One prepared kernel run from several threads at once, each with its own scratch, input and
-     * output (the executor's contract), starting before any weights were packed (the lazy packing
-     * races): every result must match the reference.
-     */
-    /**
      * A conv's output scale (a folded BatchNorm or residual scale, kept apart from mapped weights)
      * must act exactly as weights multiplied by it: every orientation of the SIMD kernel and the
      * reference, bit for bit against the same conv built from pre-multiplied weights.
@@ -215,9 +222,12 @@ public class SimdConvTest {
         Conv2d viaScale = new Conv2d(w, null, 1, 1, 1, 1, 1, 1, 1, 1, 1, Activation.RELU, false).withOutputScale(scale, b);
         Tensor x = TestSupport.random(rnd, 2, cin, 9, 11);
         Shape outShape = premultiplied.outputShape(x.shape());
-        for (int orientation = -1; orientation <= 3; orientation++) {
-            Kernel want = orientation < 0 ? REF.prepare(premultiplied) : new ConvKernel(premultiplied, orientation, 0);
-            Kernel got = orientation < 0 ? REF.prepare(viaScale) : new ConvKernel(viaScale, orientation, 0);
+        for (int orientation = -1; orientation <= 4; orientation++) { // 4: Winograd
+            if (orientation == 4 && Simd.SCALAR) continue;
+            Kernel want = orientation < 0 ? REF.prepare(premultiplied)
+                    : orientation == 4 ? new WinogradConv(premultiplied, 0) : new ConvKernel(premultiplied, orientation, 0);
+            Kernel got = orientation < 0 ? REF.prepare(viaScale)
+                    : orientation == 4 ? new WinogradConv(viaScale, 0) : new ConvKernel(viaScale, orientation, 0);
             Tensor a = Tensor.zeros(outShape.dims()), c = Tensor.zeros(outShape.dims());
             TestSupport.run(want, new Tensor[] {x}, a);
             TestSupport.run(got, new Tensor[] {x}, c);
@@ -229,17 +239,25 @@ public class SimdConvTest {
         }
     }
 
+    /**
+     * One prepared kernel run from several threads at once, each with its own scratch, input and
+     * output (the executor's contract), starting before any weights were packed (the lazy packing
+     * races): every result must match the reference.
+     */
     @Test
     void oneKernelManyThreads() throws Exception {
         Random rnd = new Random(9);
-        for (int orientation = 0; orientation <= 2; orientation++) {
+        for (int orientation = 0; orientation <= 3; orientation++) { // 3: Winograd
+            if (orientation == 3 && Simd.SCALAR) continue;
             Conv2d conv = new Conv2d(TestSupport.random(rnd, 40, 24, 3, 3), TestSupport.random(rnd, 40), 1, 1, 1, 1, 1, 1, 1, 1, 1,
                     Activation.RELU, false);
-            ConvKernel shared = new ConvKernel(conv, orientation, 0);
+            int o = orientation;
+            java.util.function.Supplier<Kernel> make = () -> o == 3 ? new WinogradConv(conv, 0) : new ConvKernel(conv, o, 0);
+            Kernel shared = make.get();
             // scratch size from a twin, so that the shared kernel's weights are not packed yet
             Shape in = Shape.of(1, 24, 9, 11);
             Shape outShape = conv.outputShape(in);
-            long scratch = new ConvKernel(conv, orientation, 0).scratchFloats(new Shape[] {in}, outShape, 2);
+            long scratch = make.get().scratchFloats(new Shape[] {in}, outShape, 2);
             int threads = 4;
             Tensor[] xs = new Tensor[threads], want = new Tensor[threads], got = new Tensor[threads];
             for (int t = 0; t < threads; t++) {

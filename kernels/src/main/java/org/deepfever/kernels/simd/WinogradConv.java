@@ -1,0 +1,422 @@
+package org.deepfever.kernels.simd;
+
+import java.util.function.IntConsumer;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.deepfever.core.Shape;
+import org.deepfever.core.Tensor;
+import org.deepfever.core.backend.ExecContext;
+import org.deepfever.core.backend.Kernel;
+import org.deepfever.core.op.Activation;
+import org.deepfever.core.op.Conv2d;
+
+/**
+ * 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, "Fast
+ * Algorithms for Convolutional Neural Networks", 2015): each 2x2 block of output pixels ("tile") is
+ * computed from the 4x4 input patch under it with 16 multiply-adds per input channel and output
+ * channel instead of the direct conv's 36, a 2.25x cut in multiply-adds.
+ *
+ * <p>Per block of {@link #T} tiles: the input transform {@code V = Bt d B} of every tile's 4x4 patch,
+ * channel vectors at a time (additions only), into scratch as 16 matrices [T tiles][Cin]; then per
+ * panel of {@link #NV} output-channel vectors, 16 small GEMMs [T][Cin] x [Cin][NV*L] by the direct
+ * conv's own 6x4 micro-kernel ({@link ConvKernel#tileT6x4}, accumulators in registers) against the
+ * weights transformed once at first need ({@code U = G g Gt}, [panel][16][Cin][NV*L]), point 5's
+ * starting from the bias; then the output transform {@code Y = At M A} of each tile, ReLU fused, stored
+ * straight to the output. Blocks run in tile-row-major order over the whole image, so a block's
+ * scratch (16 x T x (Cin + NV*L) floats) stays in L1/L2.
+ *
+ * <p>Numerics: the transforms' coefficients are 0, +-1 and 1/2 (the weight transform is done in
+ * double and rounded once), so results differ from the direct conv's only by float32 rounding of a
+ * few more additions per output.
+ *
+ * <p>Used by {@link SimdBackend} for 3x3, stride-1, undilated convs without a residual input whose
+ * Cout fills whole panels of {@link #NV} vectors ({@link #suits}) on maps of at least
+ * {@link #MIN_PIXELS} output pixels; other shapes of the same conv run on the direct {@link ConvKernel}
+ * it holds. Fastest with channels-last tensors (whole-vector loads and stores), which it declares;
+ * NCHW ones are read and written element by element (correct, slower; the executor does not hand
+ * it them in DeepFEVER). {@code -Dfever.conv.winograd=false} turns it off for A/B runs.
+ */
+final class WinogradConv implements Kernel {
+    private static final VectorSpecies<Float> S = Simd.SPECIES;
+    private static final int L = Simd.LANES;
+    /** Tiles per block: the rows of the 6x4 micro-kernel. */
+    static final int T = ConvKernel.MT;
+    /** Output-channel vectors per panel: the columns of the 6x4 micro-kernel. */
+    static final int NV = ConvKernel.NRW;
+    /** Transformed-domain points per tile (4x4). */
+    private static final int XI = 16;
+    static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("fever.conv.winograd", "true"));
+    /** Maps with fewer output pixels use the direct conv (too few tiles, and a 2x2 tile wastes more of a small map). */
+    static final int MIN_PIXELS = 100;
+    /** Below this many multiply-adds (direct count) per call the call runs on one thread. */
+    private static final long PARALLEL_MIN_MACS = ConvKernel.PARALLEL_MIN_MACS;
+    private static final int[] KOFF0 = {0};
+
+    private final Conv2d op;
+    /** The direct conv: the micro-kernel's owner, and the kernel for maps below {@link #minPixels}. */
+    private final ConvKernel direct;
+    private final int cout, cin, pt, pl, panels, minPixels;
+    private final boolean relu;
+    /** Bias zero-padded to whole panels. */
+    private final float[] bias;
+    /** Zeros, the micro-kernel's starting accumulators. */
+    private final float[] zeros = new float[NV * L];
+    /** Zeros, the input "pixel" of patch positions outside the input (Cin rounded up to whole vectors). */
+    private final float[] zeroRow;
+    /** Transformed weights {@code [panel][16][Cin][NV*L]}, made on first need (immutable once published). */
+    private volatile float[] packedU;
+
+    /** Whether this kernel suits the conv (and the machine): see the class comment. */
+    static boolean suits(Conv2d c) {
+        return ENABLED && !Simd.SCALAR && ConvKernel.WIDE_REGISTER_FILE && shapeFits(c) && !c.residual()
+                && c.outChannels() / (double) ((c.outChannels() + NV * L - 1) / (NV * L) * (NV * L)) >= 0.9;
+    }
+
+    /** 3x3, stride 1, dilation 1, groups 1: the convs F(2x2, 3x3) computes. */
+    static boolean shapeFits(Conv2d c) {
+        return c.groups() == 1 && c.kernelH() == 3 && c.kernelW() == 3 && c.strideH() == 1 && c.strideW() == 1
+                && c.dilationH() == 1 && c.dilationW() == 1;
+    }
+
+    WinogradConv(Conv2d c) { this(c, MIN_PIXELS); }
+
+    /** {@code minPixels}: maps with fewer output pixels go to the direct conv (tests pass 0). */
+    WinogradConv(Conv2d c, int minPixels) {
+        if (!shapeFits(c) || c.residual()) throw new IllegalArgumentException("WinogradConv needs a 3x3 stride-1 undilated conv without residual, got " + c);
+        if (Simd.SCALAR) throw new IllegalStateException("WinogradConv needs the vector path");
+        op = c;
+        direct = new ConvKernel(c);
+        this.minPixels = minPixels;
+        cout = c.outChannels();
+        cin = c.inChannels();
+        pt = c.padTop();
+        pl = c.padLeft();
+        relu = c.activation() == Activation.RELU;
+        panels = (cout + NV * L - 1) / (NV * L);
+        bias = new float[panels * NV * L];
+        zeroRow = new float[(cin + L - 1) / L * L];
+        if (c.bias() != null) c.bias().readFlat(0, bias, 0, cout);
+    }
+
+    private boolean winograd(Shape out) { return out.dim(2) * out.dim(3) >= minPixels; }
+
+    // ------------------------------------------------------------------ weights
+
+    /** {@code U = G g Gt} per (output, input) channel pair, laid out as the micro-kernel's panels. */
+    private float[] packedU() {
+        float[] u = packedU;
+        if (u != null) return u;
+        synchronized (this) {
+            if (packedU == null) packedU = transformWeights();
+            return packedU;
+        }
+    }
+
+    private float[] transformWeights() {
+        int w = NV * L;
+        float[] u = new float[Math.multiplyExact(panels * XI * cin, w)];
+        float[] g = new float[cin * 9];
+        double[] t = new double[12];
+        for (int co = 0; co < cout; co++) {
+            op.readWeightRows(co, 1, g, 0); // (with the conv's output scale, if any)
+            int base = (co / w) * XI * cin * w + co % w;
+            for (int ci = 0; ci < cin; ci++) {
+                int gi = ci * 9;
+                // G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 (of the 3x3 kernel's rows)
+                for (int x = 0; x < 3; x++) {
+                    double a = g[gi + x], b = g[gi + 3 + x], c = g[gi + 6 + x];
+                    t[x] = a;
+                    t[3 + x] = 0.5 * (a + b + c);
+                    t[6 + x] = 0.5 * (a - b + c);
+                    t[9 + x] = c;
+                }
+                // (G g) Gt: the same along each row
+                for (int r = 0; r < 4; r++) {
+                    double a = t[3 * r], b = t[3 * r + 1], c = t[3 * r + 2];
+                    int o = base + ((r * 4) * cin + ci) * w;
+                    u[o] = (float) a;
+                    u[o + cin * w] = (float) (0.5 * (a + b + c));
+                    u[o + 2 * cin * w] = (float) (0.5 * (a - b + c));
+                    u[o + 3 * cin * w] = (float) c;
+                }
+            }
+        }
+        return u;
+    }
+
+    // ------------------------------------------------------------------ Kernel
+
+    /** Scratch floats per task: V (16 x T x Cin), M (16 x T x NV*L), and a small buffer for the element-wise paths. */
+    private int perTask() { return XI * T * (cin + NV * L) + Math.max(4 * L, XI); }
+
+    /** Tasks of a call: contiguous runs of (image, block) units, one per thread. */
+    private int tasks(int n, int oh, int ow, int threads) {
+        long macs = (long) n * oh * ow * cout * cin * 9;
+        if (threads <= 1 || macs < PARALLEL_MIN_MACS) return 1;
+        int tiles = ((oh + 1) / 2) * ((ow + 1) / 2);
+        return Math.min(threads, n * ((tiles + T - 1) / T));
+    }
+
+    @Override
+    public long scratchFloats(Shape[] inputs, Shape output, int threads) {
+        if (!winograd(output)) return direct.scratchFloats(inputs, output, threads);
+        packedU(); // plan time: transform the weights now, so the first run does not
+        return (long) tasks(output.dim(0), output.dim(2), output.dim(3), threads) * perTask();
+    }
+
+    @Override
+    public boolean acceptsChannelsLast(int input, Shape[] inputs, Shape output) {
+        return winograd(output) || direct.acceptsChannelsLast(input, inputs, output);
+    }
+
+    @Override
+    public boolean writesChannelsLast(Shape[] inputs, Shape output) {
+        return winograd(output) || direct.writesChannelsLast(inputs, output);
+    }
+
+    /**
+     * One call's parallel loop: the last one again while the same tensors, scratch and thread count
+     * come back (a plan's do), so that a steady-state inference allocates no task lambda.
+     */
+    private record Loop(Tensor x, Tensor out, float[] scratch, int threads, int tasks, IntConsumer body) {}
+    private volatile Loop lastLoop;
+
+    @Override
+    public void run(Tensor[] inputs, Tensor output, ExecContext ctx) {
+        if (!winograd(output.shape())) {
+            direct.run(inputs, output, ctx);
+            return;
+        }
+        Tensor x = inputs[0];
+        float[] scratch = ctx.scratch();
+        int threads = ctx.pool().threads();
+        Loop loop = lastLoop;
+        if (loop == null || loop.x() != x || loop.out() != output || loop.scratch() != scratch || loop.threads() != threads) {
+            loop = newLoop(x, output, scratch, threads);
+            lastLoop = loop;
+        }
+        ctx.pool().parallelFor(loop.tasks(), loop.body());
+    }
+
+    private Loop newLoop(Tensor x, Tensor out, float[] scratch, int threads) {
+        int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3);
+        int tasks = tasks(n, oh, ow, threads);
+        if ((long) tasks * perTask() > scratch.length) {
+            throw new IllegalStateException("winograd conv scratch too small: " + scratch.length + " < " + (long) tasks * perTask());
+        }
+        float[] u = packedU();
+        int tw = (ow + 1) / 2, tiles = ((oh + 1) / 2) * tw, blocks = (tiles + T - 1) / T, units = n * blocks;
+        Layout in = new Layout(x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()),
+                x.isChannelsLast() ? 1 : h * w, x.isChannelsLast() ? Math.toIntExact(x.pixelStride()) : 1);
+        Layout o = new Layout(out.array(), out.arrayOffset(), Math.toIntExact(out.batchStride()),
+                out.isChannelsLast() ? 1 : oh * ow, out.isChannelsLast() ? Math.toIntExact(out.pixelStride()) : 1);
+        Patch[] patches = new Patch[tasks];
+        for (int i = 0; i < tasks; i++) patches[i] = new Patch();
+        IntConsumer body = t -> {
+            int u0 = (int) ((long) units * t / tasks), u1 = (int) ((long) units * (t + 1) / tasks);
+            int v = t * perTask(), m = v + XI * T * cin, tmp = m + XI * T * NV * L;
+            for (int unit = u0; unit < u1; unit++) {
+                int img = unit / blocks, q0 = unit % blocks * T, count = Math.min(T, tiles - q0);
+                inputTransform(in, img, h, w, tw, q0, count, patches[t], scratch, v, tmp);
+                for (int pn = 0; pn < panels; pn++) {
+                    for (int xi = 0; xi < XI; xi++) {
+                        int vb = v + xi * T * cin;
+                        direct.tileT6x4(scratch, vb, KOFF0, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin,
+                                u, (pn * XI + xi) * cin * NV * L, xi == 5 ? bias : zeros, xi == 5 ? pn * NV * L : 0,
+                                scratch, m + xi * T * NV * L, NV * L);
+                    }
+                    outputTransform(o, img, oh, ow, tw, q0, count, pn, scratch, m, tmp);
+                }
+            }
+        };
+        return new Loop(x, out, scratch, threads, tasks, body);
+    }
+
+    /** A tensor's array and addressing: element (img, c, pixel) at off + img * batch + c * cs + pixel * ps. */
+    private record Layout(float[] a, int off, int batch, int cs, int ps) {}
+
+    // ------------------------------------------------------------------ transforms
+
+    /**
+     * {@code V = Bt d B} of the tiles [q0, q0 + count) of image {@code img} into
+     * {@code s[v + (xi * T + slot) * cin + c]}; slots past {@code count} repeat the last tile (computed,
+     * never stored). Bt = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]].
+     */
+    private void inputTransform(Layout in, int img, int h, int w, int tw, int q0, int count, Patch patch, float[] s, int v, int tmp) {
+        int[] off = patch.off(), voff = patch.voff();
+        float[][] src = patch.src();
+        int base = in.off() + img * in.batch();
+        int full = in.cs() == 1 ? Simd.loopBound(cin) : 0;
+        for (int slot = 0; slot < T; slot++) {
+            int q = q0 + Math.min(slot, count - 1);
+            int iy0 = q / tw * 2 - pt, ix0 = q % tw * 2 - pl;
+            for (int i = 0; i < 4; i++) {
+                for (int j = 0; j < 4; j++) {
+                    int iy = iy0 + i, ix = ix0 + j, k = i * 4 + j;
+                    boolean inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                    off[k] = inside ? base + (iy * w + ix) * in.ps() : -1;
+                    voff[k] = inside ? off[k] : 0;
+                    src[k] = inside ? in.a() : zeroRow;
+                }
+            }
+            int d = v + slot * cin;
+            for (int c = 0; c < full; c += L) transformVector(src, voff, c, s, d + c, T * cin);
+            for (int c = full; c < cin; c++) transformScalar(in.a(), off, c * in.cs(), s, d + c, tmp);
+        }
+    }
+
+    /** A task's patch addressing, reused tile after tile: element offsets (-1 outside the input), and for vectors array and offset (the zero row outside). */
+    private record Patch(int[] off, int[] voff, float[][] src) {
+        Patch() { this(new int[XI], new int[XI], new float[XI][]); }
+    }
+
+    /**
+     * One channel vector of a tile's input transform (channels-last: each patch pixel's channels are
+     * contiguous): patch pixel k's vector from {@code src[k]} at {@code off[k] + c}, the zero row for
+     * pixels outside the input (no branch). Written out in full: a helper taking or returning
+     * vectors, left out of line once C2's inlining budget runs out, boxes them.
+     */
+    private static void transformVector(float[][] src, int[] off, int c, float[] s, int d, int stride) {
+        // Bt d, per column j: r0 = d0 - d2, r1 = d1 + d2, r2 = d2 - d1, r3 = d1 - d3 (rows of the patch)
+        FloatVector d0 = FloatVector.fromArray(S, src[0], off[0] + c), d1 = FloatVector.fromArray(S, src[4], off[4] + c);
+        FloatVector d2 = FloatVector.fromArray(S, src[8], off[8] + c), d3 = FloatVector.fromArray(S, src[12], off[12] + c);
+        FloatVector r00 = d0.sub(d2), r10 = d1.add(d2), r20 = d2.sub(d1), r30 = d1.sub(d3);
+        d0 = FloatVector.fromArray(S, src[1], off[1] + c);
+        d1 = FloatVector.fromArray(S, src[5], off[5] + c);
+        d2 = FloatVector.fromArray(S, src[9], off[9] + c);
+        d3 = FloatVector.fromArray(S, src[13], off[13] + c);
+        FloatVector r01 = d0.sub(d2), r11 = d1.add(d2), r21 = d2.sub(d1), r31 = d1.sub(d3);
+        d0 = FloatVector.fromArray(S, src[2], off[2] + c);
+        d1 = FloatVector.fromArray(S, src[6], off[6] + c);
+        d2 = FloatVector.fromArray(S, src[10], off[10] + c);
+        d3 = FloatVector.fromArray(S, src[14], off[14] + c);
+        FloatVector r02 = d0.sub(d2), r12 = d1.add(d2), r22 = d2.sub(d1), r32 = d1.sub(d3);
+        d0 = FloatVector.fromArray(S, src[3], off[3] + c);
+        d1 = FloatVector.fromArray(S, src[7], off[7] + c);
+        d2 = FloatVector.fromArray(S, src[11], off[11] + c);
+        d3 = FloatVector.fromArray(S, src[15], off[15] + c);
+        FloatVector r03 = d0.sub(d2), r13 = d1.add(d2), r23 = d2.sub(d1), r33 = d1.sub(d3);
+        // (Bt d) B: the same along each row i, point 4i + j at d + (4i + j) * stride
+        r00.sub(r02).intoArray(s, d);
+        r01.add(r02).intoArray(s, d + stride);
+        r02.sub(r01).intoArray(s, d + 2 * stride);
+        r01.sub(r03).intoArray(s, d + 3 * stride);
+        r10.sub(r12).intoArray(s, d + 4 * stride);
+        r11.add(r12).intoArray(s, d + 5 * stride);
+        r12.sub(r11).intoArray(s, d + 6 * stride);
+        r11.sub(r13).intoArray(s, d + 7 * stride);
+        r20.sub(r22).intoArray(s, d + 8 * stride);
+        r21.add(r22).intoArray(s, d + 9 * stride);
+        r22.sub(r21).intoArray(s, d + 10 * stride);
+        r21.sub(r23).intoArray(s, d + 11 * stride);
+        r30.sub(r32).intoArray(s, d + 12 * stride);
+        r31.add(r32).intoArray(s, d + 13 * stride);
+        r32.sub(r31).intoArray(s, d + 14 * stride);
+        r31.sub(r33).intoArray(s, d + 15 * stride);
+    }
+
+    /**
+     * {@link #transformVector} for one channel at element offset {@code c} (channel tails, NCHW
+     * inputs): the patch read into {@code s[tmp .. tmp + 16)} (zeros outside the input), transformed
+     * in place there, then stored.
+     */
+    private void transformScalar(float[] a, int[] off, int c, float[] s, int d, int tmp) {
+        for (int k = 0; k < XI; k++) s[tmp + k] = off[k] < 0 ? 0f : a[off[k] + c];
+        for (int j = 0; j < 4; j++) { // Bt d, column j
+            float d0 = s[tmp + j], d1 = s[tmp + 4 + j], d2 = s[tmp + 8 + j], d3 = s[tmp + 12 + j];
+            s[tmp + j] = d0 - d2;
+            s[tmp + 4 + j] = d1 + d2;
+            s[tmp + 8 + j] = d2 - d1;
+            s[tmp + 12 + j] = d1 - d3;
+        }
+        int stride = T * cin;
+        for (int i = 0; i < 4; i++) { // (Bt d) B, row i
+            float a0 = s[tmp + 4 * i], a1 = s[tmp + 4 * i + 1], a2 = s[tmp + 4 * i + 2], a3 = s[tmp + 4 * i + 3];
+            int o = d + 4 * i * stride;
+            s[o] = a0 - a2;
+            s[o + stride] = a1 + a2;
+            s[o + 2 * stride] = a2 - a1;
+            s[o + 3 * stride] = a1 - a3;
+        }
+    }
+
+    /**
+     * {@code Y = At M A} (At = [[1,1,1,0],[0,1,-1,-1]]) of panel {@code pn} of the tiles
+     * [q0, q0 + count), plus bias, ReLU, into the output pixels inside the map.
+     */
+    private void outputTransform(Layout o, int img, int oh, int ow, int tw, int q0, int count, int pn, float[] s, int m, int tmp) {
+        int base = o.off() + img * o.batch();
+        for (int slot = 0; slot < count; slot++) {
+            int q = q0 + slot, oy = q / tw * 2, ox = q % tw * 2;
+            boolean down = oy + 1 < oh, right = ox + 1 < ow;
+            int p00 = base + (oy * ow + ox) * o.ps();
+            for (int cv = 0; cv < NV; cv++) {
+                int co = pn * NV * L + cv * L;
+                if (co >= cout) break;
+                outputVector(s, m + slot * NV * L + cv * L, o, p00 + co * o.cs(), ow * o.ps(), right, down, Math.min(L, cout - co), tmp);
+            }
+        }
+    }
+
+    /**
+     * One channel vector of one tile: {@code At M A} from its 16 points {@code T * NV * L} apart in
+     * scratch, ReLU, stored. The bias is already in: it started point 5's accumulators (m5 enters
+     * all four outputs with coefficient +1). A method of its own so that C2 compiles it with a whole
+     * inlining budget (inside outputTransform, the budget ran out and left vector operations boxed).
+     */
+    private void outputVector(float[] s, int mi, Layout o, int pc, int rowStep, boolean right, boolean down, int lanes, int tmp) {
+        int stride = T * NV * L;
+        FloatVector m0 = FloatVector.fromArray(S, s, mi), m1 = FloatVector.fromArray(S, s, mi + stride);
+        FloatVector m2 = FloatVector.fromArray(S, s, mi + 2 * stride), m3 = FloatVector.fromArray(S, s, mi + 3 * stride);
+        FloatVector m4 = FloatVector.fromArray(S, s, mi + 4 * stride), m5 = FloatVector.fromArray(S, s, mi + 5 * stride);
+        FloatVector m6 = FloatVector.fromArray(S, s, mi + 6 * stride), m7 = FloatVector.fromArray(S, s, mi + 7 * stride);
+        FloatVector m8 = FloatVector.fromArray(S, s, mi + 8 * stride), m9 = FloatVector.fromArray(S, s, mi + 9 * stride);
+        FloatVector m10 = FloatVector.fromArray(S, s, mi + 10 * stride), m11 = FloatVector.fromArray(S, s, mi + 11 * stride);
+        FloatVector m12 = FloatVector.fromArray(S, s, mi + 12 * stride), m13 = FloatVector.fromArray(S, s, mi + 13 * stride);
+        FloatVector m14 = FloatVector.fromArray(S, s, mi + 14 * stride), m15 = FloatVector.fromArray(S, s, mi + 15 * stride);
+        // At M: row 0 = m0 + m1 + m2 (rows of M), row 1 = m1 - m2 - m3, per column
+        FloatVector t00 = m0.add(m4).add(m8), t01 = m1.add(m5).add(m9), t02 = m2.add(m6).add(m10), t03 = m3.add(m7).add(m11);
+        FloatVector t10 = m4.sub(m8).sub(m12), t11 = m5.sub(m9).sub(m13), t12 = m6.sub(m10).sub(m14), t13 = m7.sub(m11).sub(m15);
+        // (At M) A: the same along each row
+        FloatVector y00 = t00.add(t01).add(t02), y01 = t01.sub(t02).sub(t03);
+        FloatVector y10 = t10.add(t11).add(t12), y11 = t11.sub(t12).sub(t13);
+        if (relu) {
+            y00 = y00.blend(0f, y00.lt(0f)); // Simd.relu, spelled out (see transformVector)
+            y01 = y01.blend(0f, y01.lt(0f)); // Simd.relu, spelled out (see transformVector)
+            y10 = y10.blend(0f, y10.lt(0f)); // Simd.relu, spelled out (see transformVector)
+            y11 = y11.blend(0f, y11.lt(0f)); // Simd.relu, spelled out (see transformVector)
+        }
+        int ps = o.ps();
+        if (o.cs() == 1 && lanes == L) { // channels-last, a whole vector: straight to the output
+            float[] a = o.a();
+            y00.intoArray(a, pc);
+            if (right) y01.intoArray(a, pc + ps);
+            if (down) {
+                y10.intoArray(a, pc + rowStep);
+                if (right) y11.intoArray(a, pc + rowStep + ps);
+            }
+            return;
+        }
+        y00.intoArray(s, tmp);
+        y01.intoArray(s, tmp + L);
+        y10.intoArray(s, tmp + 2 * L);
+        y11.intoArray(s, tmp + 3 * L);
+        scatter(s, tmp, o, pc, lanes, ps, rowStep, right, down);
+    }
+
+    /** The element-wise store of {@link #outputVector}: a channel tail, or an NCHW output. */
+    private static void scatter(float[] s, int tmp, Layout o, int pc, int lanes, int ps, int rowStep, boolean right, boolean down) {
+        float[] a = o.a();
+        int cs = o.cs();
+        for (int i = 0; i < lanes; i++) {
+            a[pc + i * cs] = s[tmp + i];
+            if (right) a[pc + ps + i * cs] = s[tmp + L + i];
+            if (down) {
+                a[pc + rowStep + i * cs] = s[tmp + 2 * L + i];
+                if (right) a[pc + rowStep + ps + i * cs] = s[tmp + 3 * L + i];
+            }
+        }
+    }
+
+    @Override public String toString() { return "WinogradConv[F(2x2,3x3) " + op + "]"; }
+}

@@ -280,7 +280,7 @@ final class ConvKernel implements Kernel {
     }
 
     /** The fraction of the lanes of panels of {@code vectors} channel vectors that hold one of {@code cout} channels. */
-    private static double laneUse(int cout, int vectors) {
+    static double laneUse(int cout, int vectors) {
         int w = vectors * L;
         return cout / (double) ((cout + w - 1) / w * w);
     }
@@ -1002,7 +1002,7 @@ final class ConvKernel implements Kernel {
      * the panel's row k0): pixel i of k at {@code x[base + koff[k] + oi]}; the accumulators start
      * from {@code bias[bOff ..]} and are stored to the tile buffer (row stride NR*L).
      */
-    private void tileT6x2(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4, int o5,
+    void tileT6x2(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4, int o5,
                           float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
         FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
         FloatVector c00 = b0, c01 = b1;

@@ -18,9 +18,10 @@ import org.deepfever.core.op.Conv2d;
  *
  * <p>Per block of {@link #T} tiles: the input transform {@code V = Bt d B} of every tile's 4x4 patch,
  * channel vectors at a time (additions only), into scratch as 16 matrices [T tiles][Cin]; then per
- * panel of {@link #NV} output-channel vectors, 16 small GEMMs [T][Cin] x [Cin][NV*L] by the direct
- * conv's own 6x4 micro-kernel ({@link ConvKernel#tileT6x4}, accumulators in registers) against the
- * weights transformed once at first need ({@code U = G g Gt}, [panel][16][Cin][NV*L]), point 5's
+ * panel of NV (4 or 2) output-channel vectors, 16 small GEMMs [T][Cin] x [Cin][NV*L] by the
+ * direct conv's own 6x4 or 6x2 micro-kernel ({@link ConvKernel#tileT6x4}, {@link ConvKernel#tileT6x2},
+ * accumulators in registers) against the weights transformed once at first need
+ * ({@code U = G g Gt}, [panel][16][Cin][NV*L]), point 5's
  * starting from the bias; then the output transform {@code Y = At M A} of each tile, ReLU fused, stored
  * straight to the output. Blocks run in tile-row-major order over the whole image, so a block's
  * scratch (16 x T x (Cin + NV*L) floats) stays in L1/L2.
@@ -30,7 +31,7 @@ import org.deepfever.core.op.Conv2d;
  * few more additions per output.
  *
  * <p>Used by {@link SimdBackend} for 3x3, stride-1, undilated convs without a residual input whose
- * Cout fills whole panels of {@link #NV} vectors ({@link #suits}) on maps of at least
+ * Cout fills whole panels of 4 or 2 vectors ({@link #panelVectors}) on maps of at least
  * {@link #MIN_PIXELS} output pixels; other shapes of the same conv run on the direct {@link ConvKernel}
  * it holds. Fastest with channels-last tensors (whole-vector loads and stores), which it declares;
  * NCHW ones are read and written element by element (correct, slower; the executor does not hand
@@ -41,8 +42,6 @@ final class WinogradConv implements Kernel {
     private static final int L = Simd.LANES;
     /** Tiles per block: the rows of the 6x4 micro-kernel. */
     static final int T = ConvKernel.MT;
-    /** Output-channel vectors per panel: the columns of the 6x4 micro-kernel. */
-    static final int NV = ConvKernel.NRW;
     /** Transformed-domain points per tile (4x4). */
     private static final int XI = 16;
     static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("fever.conv.winograd", "true"));
@@ -60,16 +59,28 @@ final class WinogradConv implements Kernel {
     /** Bias zero-padded to whole panels. */
     private final float[] bias;
     /** Zeros, the micro-kernel's starting accumulators. */
-    private final float[] zeros = new float[NV * L];
+    private final float[] zeros;
+    /** Output-channel vectors per panel (the micro-kernel's columns: 4 or 2), and floats per panel row. */
+    private final int nv, pw;
+    /** 0, 1, ..., Cin - 1: the 6x2 micro-kernel's K offsets (its K runs over an offset table). */
+    private final int[] identity;
     /** Zeros, the input "pixel" of patch positions outside the input (Cin rounded up to whole vectors). */
     private final float[] zeroRow;
-    /** Transformed weights {@code [panel][16][Cin][NV*L]}, made on first need (immutable once published). */
+    /** Transformed weights {@code [panel][16][Cin][nv*L]}, made on first need (immutable once published). */
     private volatile float[] packedU;
 
     /** Whether this kernel suits the conv (and the machine): see the class comment. */
     static boolean suits(Conv2d c) {
-        return ENABLED && !Simd.SCALAR && ConvKernel.WIDE_REGISTER_FILE && shapeFits(c) && !c.residual()
-                && c.outChannels() / (double) ((c.outChannels() + NV * L - 1) / (NV * L) * (NV * L)) >= 0.9;
+        return ENABLED && !Simd.SCALAR && ConvKernel.WIDE_REGISTER_FILE && shapeFits(c) && !c.residual() && panelVectors(c.outChannels()) > 0;
+    }
+
+    /**
+     * Channel vectors per panel for this Cout: 4 (the 6x4 micro-kernel) when Cout fills 4-vector
+     * panels to 90%, else 2 (6x2) when it fills 2-vector ones to 90%, else 0 (not a Winograd conv).
+     */
+    static int panelVectors(int cout) {
+        if (ConvKernel.laneUse(cout, ConvKernel.NRW) >= 0.9) return ConvKernel.NRW;
+        return ConvKernel.laneUse(cout, ConvKernel.NR) >= 0.9 ? ConvKernel.NR : 0;
     }
 
     /** 3x3, stride 1, dilation 1, groups 1: the convs F(2x2, 3x3) computes. */
@@ -78,10 +89,14 @@ final class WinogradConv implements Kernel {
                 && c.dilationH() == 1 && c.dilationW() == 1;
     }
 
-    WinogradConv(Conv2d c) { this(c, MIN_PIXELS); }
+    WinogradConv(Conv2d c) { this(c, MIN_PIXELS, Math.max(panelVectors(c.outChannels()), ConvKernel.NR)); }
 
-    /** {@code minPixels}: maps with fewer output pixels go to the direct conv (tests pass 0). */
-    WinogradConv(Conv2d c, int minPixels) {
+    /**
+     * {@code minPixels}: maps with fewer output pixels go to the direct conv; {@code nv}: channel
+     * vectors per panel, 4 or 2 (tests force both, on any map size and Cout).
+     */
+    WinogradConv(Conv2d c, int minPixels, int nv) {
+        if (nv != ConvKernel.NRW && nv != ConvKernel.NR) throw new IllegalArgumentException("panel vectors must be 4 or 2, got " + nv);
         if (!shapeFits(c) || c.residual()) throw new IllegalArgumentException("WinogradConv needs a 3x3 stride-1 undilated conv without residual, got " + c);
         if (Simd.SCALAR) throw new IllegalStateException("WinogradConv needs the vector path");
         op = c;
@@ -92,8 +107,13 @@ final class WinogradConv implements Kernel {
         pt = c.padTop();
         pl = c.padLeft();
         relu = c.activation() == Activation.RELU;
-        panels = (cout + NV * L - 1) / (NV * L);
-        bias = new float[panels * NV * L];
+        this.nv = nv;
+        pw = nv * L;
+        zeros = new float[pw];
+        identity = new int[cin];
+        for (int i = 0; i < cin; i++) identity[i] = i;
+        panels = (cout + pw - 1) / pw;
+        bias = new float[panels * pw];
         zeroRow = new float[(cin + L - 1) / L * L];
         if (c.bias() != null) c.bias().readFlat(0, bias, 0, cout);
     }
@@ -113,7 +133,7 @@ final class WinogradConv implements Kernel {
     }
 
     private float[] transformWeights() {
-        int w = NV * L;
+        int w = pw;
         float[] u = new float[Math.multiplyExact(panels * XI * cin, w)];
         float[] g = new float[cin * 9];
         double[] t = new double[12];
@@ -146,8 +166,8 @@ final class WinogradConv implements Kernel {
 
     // ------------------------------------------------------------------ Kernel
 
-    /** Scratch floats per task: V (16 x T x Cin), M (16 x T x NV*L), and a small buffer for the element-wise paths. */
-    private int perTask() { return XI * T * (cin + NV * L) + Math.max(4 * L, XI); }
+    /** Scratch floats per task: V (16 x T x Cin), M (16 x T x nv*L), and a small buffer for the element-wise paths. */
+    private int perTask() { return XI * T * (cin + pw) + Math.max(4 * L, XI); }
 
     /** Tasks of a call: contiguous runs of (image, block) units, one per thread. */
     private int tasks(int n, int oh, int ow, int threads) {
@@ -214,16 +234,20 @@ final class WinogradConv implements Kernel {
         for (int i = 0; i < tasks; i++) patches[i] = new Patch();
         IntConsumer body = t -> {
             int u0 = (int) ((long) units * t / tasks), u1 = (int) ((long) units * (t + 1) / tasks);
-            int v = t * perTask(), m = v + XI * T * cin, tmp = m + XI * T * NV * L;
+            int v = t * perTask(), m = v + XI * T * cin, tmp = m + XI * T * pw;
             for (int unit = u0; unit < u1; unit++) {
                 int img = unit / blocks, q0 = unit % blocks * T, count = Math.min(T, tiles - q0);
                 inputTransform(in, img, h, w, tw, q0, count, patches[t], scratch, v, tmp);
                 for (int pn = 0; pn < panels; pn++) {
                     for (int xi = 0; xi < XI; xi++) {
-                        int vb = v + xi * T * cin;
-                        direct.tileT6x4(scratch, vb, KOFF0, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin,
-                                u, (pn * XI + xi) * cin * NV * L, xi == 5 ? bias : zeros, xi == 5 ? pn * NV * L : 0,
-                                scratch, m + xi * T * NV * L, NV * L);
+                        int vb = v + xi * T * cin, ub = (pn * XI + xi) * cin * pw, mb = m + xi * T * pw;
+                        float[] start = xi == 5 ? bias : zeros; // the bias enters through point 5 (see outputVector)
+                        int so = xi == 5 ? pn * pw : 0;
+                        if (nv == ConvKernel.NRW) {
+                            direct.tileT6x4(scratch, vb, KOFF0, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
+                        } else {
+                            direct.tileT6x2(scratch, vb, identity, 0, cin, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
+                        }
                     }
                     outputTransform(o, img, oh, ow, tw, q0, count, pn, scratch, m, tmp);
                 }
@@ -350,22 +374,22 @@ final class WinogradConv implements Kernel {
             int q = q0 + slot, oy = q / tw * 2, ox = q % tw * 2;
             boolean down = oy + 1 < oh, right = ox + 1 < ow;
             int p00 = base + (oy * ow + ox) * o.ps();
-            for (int cv = 0; cv < NV; cv++) {
-                int co = pn * NV * L + cv * L;
+            for (int cv = 0; cv < nv; cv++) {
+                int co = pn * pw + cv * L;
                 if (co >= cout) break;
-                outputVector(s, m + slot * NV * L + cv * L, o, p00 + co * o.cs(), ow * o.ps(), right, down, Math.min(L, cout - co), tmp);
+                outputVector(s, m + slot * pw + cv * L, o, p00 + co * o.cs(), ow * o.ps(), right, down, Math.min(L, cout - co), tmp);
             }
         }
     }
 
     /**
-     * One channel vector of one tile: {@code At M A} from its 16 points {@code T * NV * L} apart in
+     * One channel vector of one tile: {@code At M A} from its 16 points {@code T * nv * L} apart in
      * scratch, ReLU, stored. The bias is already in: it started point 5's accumulators (m5 enters
      * all four outputs with coefficient +1). A method of its own so that C2 compiles it with a whole
      * inlining budget (inside outputTransform, the budget ran out and left vector operations boxed).
      */
     private void outputVector(float[] s, int mi, Layout o, int pc, int rowStep, boolean right, boolean down, int lanes, int tmp) {
-        int stride = T * NV * L;
+        int stride = T * pw;
         FloatVector m0 = FloatVector.fromArray(S, s, mi), m1 = FloatVector.fromArray(S, s, mi + stride);
         FloatVector m2 = FloatVector.fromArray(S, s, mi + 2 * stride), m3 = FloatVector.fromArray(S, s, mi + 3 * stride);
         FloatVector m4 = FloatVector.fromArray(S, s, mi + 4 * stride), m5 = FloatVector.fromArray(S, s, mi + 5 * stride);

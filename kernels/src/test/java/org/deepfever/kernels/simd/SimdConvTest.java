@@ -135,8 +135,10 @@ public class SimdConvTest {
                 new ConvKernel(conv, 2, 0), new ConvKernel(conv, 3, 0)));
         List<String> kindList = new ArrayList<>(List.of("chosen", "pixel-vector", "channel-vector", "channel-vector wide", "channel-vector five"));
         if (!Simd.SCALAR && WinogradConv.shapeFits(conv) && !conv.residual()) { // on every map size, whatever Cout
-            kernelList.add(new WinogradConv(conv, 0));
-            kindList.add("winograd");
+            kernelList.add(new WinogradConv(conv, 0, ConvKernel.NRW));
+            kindList.add("winograd 4-vector panels");
+            kernelList.add(new WinogradConv(conv, 0, ConvKernel.NR));
+            kindList.add("winograd 2-vector panels");
         }
         Kernel[] kernels = kernelList.toArray(Kernel[]::new);
         String[] kinds = kindList.toArray(String[]::new);
@@ -222,12 +224,13 @@ public class SimdConvTest {
         Conv2d viaScale = new Conv2d(w, null, 1, 1, 1, 1, 1, 1, 1, 1, 1, Activation.RELU, false).withOutputScale(scale, b);
         Tensor x = TestSupport.random(rnd, 2, cin, 9, 11);
         Shape outShape = premultiplied.outputShape(x.shape());
-        for (int orientation = -1; orientation <= 4; orientation++) { // 4: Winograd
-            if (orientation == 4 && Simd.SCALAR) continue;
+        for (int orientation = -1; orientation <= 5; orientation++) { // 4, 5: Winograd, 4- and 2-vector panels
+            if (orientation >= 4 && Simd.SCALAR) continue;
+            int nv = orientation == 4 ? ConvKernel.NRW : ConvKernel.NR;
             Kernel want = orientation < 0 ? REF.prepare(premultiplied)
-                    : orientation == 4 ? new WinogradConv(premultiplied, 0) : new ConvKernel(premultiplied, orientation, 0);
+                    : orientation >= 4 ? new WinogradConv(premultiplied, 0, nv) : new ConvKernel(premultiplied, orientation, 0);
             Kernel got = orientation < 0 ? REF.prepare(viaScale)
-                    : orientation == 4 ? new WinogradConv(viaScale, 0) : new ConvKernel(viaScale, orientation, 0);
+                    : orientation >= 4 ? new WinogradConv(viaScale, 0, nv) : new ConvKernel(viaScale, orientation, 0);
             Tensor a = Tensor.zeros(outShape.dims()), c = Tensor.zeros(outShape.dims());
             TestSupport.run(want, new Tensor[] {x}, a);
             TestSupport.run(got, new Tensor[] {x}, c);
@@ -247,12 +250,12 @@ public class SimdConvTest {
     @Test
     void oneKernelManyThreads() throws Exception {
         Random rnd = new Random(9);
-        for (int orientation = 0; orientation <= 3; orientation++) { // 3: Winograd
-            if (orientation == 3 && Simd.SCALAR) continue;
+        for (int orientation = 0; orientation <= 4; orientation++) { // 3, 4: Winograd, 4- and 2-vector panels
+            if (orientation >= 3 && Simd.SCALAR) continue;
             Conv2d conv = new Conv2d(TestSupport.random(rnd, 40, 24, 3, 3), TestSupport.random(rnd, 40), 1, 1, 1, 1, 1, 1, 1, 1, 1,
                     Activation.RELU, false);
             int o = orientation;
-            java.util.function.Supplier<Kernel> make = () -> o == 3 ? new WinogradConv(conv, 0) : new ConvKernel(conv, o, 0);
+            java.util.function.Supplier<Kernel> make = () -> o >= 3 ? new WinogradConv(conv, 0, o == 3 ? ConvKernel.NRW : ConvKernel.NR) : new ConvKernel(conv, o, 0);
             Kernel shared = make.get();
             // scratch size from a twin, so that the shared kernel's weights are not packed yet
             Shape in = Shape.of(1, 24, 9, 11);

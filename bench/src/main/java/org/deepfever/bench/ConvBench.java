@@ -104,6 +104,7 @@ public class ConvBench {
         shape("block17_1x7", 128, 7, 128, 1, 7, 1, 0, 3, false, false);   // Block17 1x7, pad (0,3)
         shape("block17_7x1", 128, 7, 128, 7, 1, 1, 3, 0, false, false);   // Block17 7x1, pad (3,0)
         shape("block17_up", 256, 7, 896, 1, 1, 1, 0, 0, true, true);      // Block17 closing 1x1 + bias + residual
+        shape("mixed7a_3x3p1", 256, 7, 256, 3, 3, 1, 1, 1, false, false); // Mixed_7a branch 2's middle 3x3 at 7x7
         shape("mixed7a_3x3s2", 256, 7, 384, 3, 3, 2, 0, 0, false, false); // Mixed_7a branch -> 3x3
         shape("reduce_1x1", 1792, 3, 512, 1, 1, 1, 0, 0, false, false);   // head reduce 1x1 at 3x3
         shape("dense_3x3", 256, 3, 64, 3, 3, 1, 1, 1, false, false);      // DenseNet layer 3x3, growth 64
@@ -111,7 +112,7 @@ public class ConvBench {
 
     @Param({"stem_3x3s2", "conv2a_3x3", "conv2b_3x3p1", "conv3b_1x1", "conv4a_3x3", "conv4b_3x3s2",
             "block35_1x1", "block35_3x3", "mixed6a_3x3s2", "block17_1x1", "block17_1x7", "block17_7x1",
-            "block17_up", "mixed7a_3x3s2", "reduce_1x1", "dense_3x3"})
+            "block17_up", "mixed7a_3x3p1", "mixed7a_3x3s2", "reduce_1x1", "dense_3x3"})
     public String shape;
 
     /** "simd" or "reference" (the scalar reference is slow: use it on small shapes only). */

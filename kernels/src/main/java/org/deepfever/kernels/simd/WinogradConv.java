@@ -45,8 +45,14 @@ final class WinogradConv implements Kernel {
     /** Transformed-domain points per tile (4x4). */
     private static final int XI = 16;
     static final boolean ENABLED = Boolean.parseBoolean(System.getProperty("fever.conv.winograd", "true"));
-    /** Maps with fewer output pixels use the direct conv (too few tiles, and a 2x2 tile wastes more of a small map). */
-    static final int MIN_PIXELS = 100;
+    /**
+     * Maps with fewer output pixels use the direct conv ({@code -Dfever.conv.winogradMinPixels=N} for
+     * experiments): edge tiles and the last block's empty slots waste more of a small map. 7x7 (16
+     * tiles in 3 blocks: 288 tile-slot multiply-adds per channel pair against the direct 441) gains:
+     * ConvBench 256 -> 256 channels at 7x7, one thread, 2606 vs 1800-1810 convs/s; 3x3 (4 tiles in
+     * one block of 6 slots) would lose.
+     */
+    static final int MIN_PIXELS = Integer.getInteger("fever.conv.winogradMinPixels", 40);
     /** Below this many multiply-adds (direct count) per call the call runs on one thread. */
     private static final long PARALLEL_MIN_MACS = ConvKernel.PARALLEL_MIN_MACS;
     private static final int[] KOFF0 = {0};
@@ -169,19 +175,29 @@ final class WinogradConv implements Kernel {
     /** Scratch floats per task: V (16 x T x Cin), M (16 x T x nv*L), and a small buffer for the element-wise paths. */
     private int perTask() { return XI * T * (cin + pw) + Math.max(4 * L, XI); }
 
-    /** Tasks of a call: contiguous runs of (image, block) units, one per thread. */
-    private int tasks(int n, int oh, int ow, int threads) {
+    /**
+     * How a call is cut: units of (image, block of tiles, chunk of panels), {@code chunks} panel
+     * chunks per block (more than one only when there are fewer than two blocks per thread: a 7x7
+     * map at batch 1 has three blocks, which two threads would split 2:1; split by panels too, each
+     * chunk repeats the block's input transform, a small part of the work), and contiguous runs of
+     * units as tasks, one per thread.
+     */
+    private record Split(int blocks, int chunks, int units, int tasks) {}
+
+    private Split split(int n, int oh, int ow, int threads) {
+        int tiles = ((oh + 1) / 2) * ((ow + 1) / 2), blocks = (tiles + T - 1) / T;
         long macs = (long) n * oh * ow * cout * cin * 9;
-        if (threads <= 1 || macs < PARALLEL_MIN_MACS) return 1;
-        int tiles = ((oh + 1) / 2) * ((ow + 1) / 2);
-        return Math.min(threads, n * ((tiles + T - 1) / T));
+        if (threads <= 1 || macs < PARALLEL_MIN_MACS) return new Split(blocks, 1, n * blocks, 1);
+        int chunks = n * blocks >= 2 * threads ? 1 : Math.min(panels, threads);
+        int units = n * blocks * chunks;
+        return new Split(blocks, chunks, units, Math.min(threads, units));
     }
 
     @Override
     public long scratchFloats(Shape[] inputs, Shape output, int threads) {
         if (!winograd(output)) return direct.scratchFloats(inputs, output, threads);
         packedU(); // plan time: transform the weights now, so the first run does not
-        return (long) tasks(output.dim(0), output.dim(2), output.dim(3), threads) * perTask();
+        return (long) split(output.dim(0), output.dim(2), output.dim(3), threads).tasks() * perTask();
     }
 
     @Override
@@ -220,12 +236,13 @@ final class WinogradConv implements Kernel {
 
     private Loop newLoop(Tensor x, Tensor out, float[] scratch, int threads) {
         int n = x.dim(0), h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3);
-        int tasks = tasks(n, oh, ow, threads);
+        Split sp = split(n, oh, ow, threads);
+        int tasks = sp.tasks(), units = sp.units(), blocks = sp.blocks(), chunks = sp.chunks();
         if ((long) tasks * perTask() > scratch.length) {
             throw new IllegalStateException("winograd conv scratch too small: " + scratch.length + " < " + (long) tasks * perTask());
         }
         float[] u = packedU();
-        int tw = (ow + 1) / 2, tiles = ((oh + 1) / 2) * tw, blocks = (tiles + T - 1) / T, units = n * blocks;
+        int tw = (ow + 1) / 2, tiles = ((oh + 1) / 2) * tw;
         Layout in = new Layout(x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()),
                 x.isChannelsLast() ? 1 : h * w, x.isChannelsLast() ? Math.toIntExact(x.pixelStride()) : 1);
         Layout o = new Layout(out.array(), out.arrayOffset(), Math.toIntExact(out.batchStride()),
@@ -236,9 +253,10 @@ final class WinogradConv implements Kernel {
             int u0 = (int) ((long) units * t / tasks), u1 = (int) ((long) units * (t + 1) / tasks);
             int v = t * perTask(), m = v + XI * T * cin, tmp = m + XI * T * pw;
             for (int unit = u0; unit < u1; unit++) {
-                int img = unit / blocks, q0 = unit % blocks * T, count = Math.min(T, tiles - q0);
+                int block = unit / chunks, chunk = unit % chunks;
+                int img = block / blocks, q0 = block % blocks * T, count = Math.min(T, tiles - q0);
                 inputTransform(in, img, h, w, tw, q0, count, patches[t], scratch, v, tmp);
-                for (int pn = 0; pn < panels; pn++) {
+                for (int pn = panels * chunk / chunks, p1 = panels * (chunk + 1) / chunks; pn < p1; pn++) {
                     for (int xi = 0; xi < XI; xi++) {
                         int vb = v + xi * T * cin, ub = (pn * XI + xi) * cin * pw, mb = m + xi * T * pw;
                         float[] start = xi == 5 ? bias : zeros; // the bias enters through point 5 (see outputVector)

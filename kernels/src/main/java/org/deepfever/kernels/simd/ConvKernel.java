@@ -157,8 +157,6 @@ final class ConvKernel implements Kernel {
     /** Bias zero-padded to whole channel-vector panels (accumulators of that orientation start from it). */
     private final float[] biasT;
     private final boolean relu, residual, direct;
-    /** Per k: channel, ky*dh, kx*dw (for im2col). */
-    private final int[] kc, ky, kx;
     /** Channel vectors per channel-vector panel: NR (6x2 micro-kernel), NRW (6x4) or NR5 (4x5; both 32-register machines). */
     private final int cvec;
     /**
@@ -214,18 +212,6 @@ final class ConvKernel implements Kernel {
         // seven held broadcasts (conv2d_2b, 32 channels, measured 1-3% slower with them)
         slide3 = SLIDE && !Simd.SCALAR && kw == 3 && sw == 1 && dw == 1 && (cvec == NR || cvec == NRW && SLIDE_WIDE && cin >= 64);
         biasT = java.util.Arrays.copyOf(bias, (cout + cvec * L - 1) / (cvec * L) * cvec * L);
-        kc = new int[k];
-        ky = new int[k];
-        kx = new int[k];
-        for (int ci = 0, i = 0; ci < cin; ci++) {
-            for (int y = 0; y < kh; y++) {
-                for (int x = 0; x < kw; x++, i++) {
-                    kc[i] = ci;
-                    ky[i] = y * dh;
-                    kx[i] = x * dw;
-                }
-            }
-        }
     }
 
     // ------------------------------------------------------------------ work decomposition
@@ -442,10 +428,13 @@ final class ConvKernel implements Kernel {
         int pEnd = Math.min(p0 + stride, p);
         float[] xa = g.xa();
         int plane = h * w;
+        int taps = kh * kw;
         for (int kk = 0; kk < k; kk++) {
             int row = dOff + kk * stride;
-            int chan = xImg + kc[kk] * plane;
-            int c = kx[kk] - pl;
+            // K in the weights' own order: kk = (ci * kh + y) * kw + x
+            int tap = kk % taps, kyOff = tap / kw * dh;
+            int chan = xImg + kk / taps * plane;
+            int c = tap % kw * dw - pl;
             // valid ox: 0 <= ox*sw + c < w
             int oxLo = Math.max(0, Math.ceilDiv(-c, sw));
             int oxHi = Math.floorDiv(w - 1 - c, sw) + 1;
@@ -455,7 +444,7 @@ final class ConvKernel implements Kernel {
                 int ox0 = q - oy * ow;
                 int len = Math.min(pEnd - q, ow - ox0);
                 int d = row + (q - p0);
-                int iy = oy * sh - pt + ky[kk];
+                int iy = oy * sh - pt + kyOff;
                 if (iy < 0 || iy >= h) {
                     java.util.Arrays.fill(dst, d, d + len, 0f);
                 } else {

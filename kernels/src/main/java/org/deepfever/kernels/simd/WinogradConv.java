@@ -138,36 +138,53 @@ final class WinogradConv implements Kernel {
         }
     }
 
+    /**
+     * The weights read a group of output channels at a time (one bulk read each, with the output
+     * scale), each channel's Cin kernels transformed by {@link #transformKernels}: small methods,
+     * so that the JIT's work on this load-time loop stays small (one large method with the loop
+     * inside cost 60-90 ms of C2 time during a cold load).
+     */
     private float[] transformWeights() {
-        int w = pw;
-        float[] u = new float[Math.multiplyExact(panels * XI * cin, w)];
-        float[] g = new float[cin * 9];
-        double[] t = new double[12];
-        for (int co = 0; co < cout; co++) {
-            op.readWeightRows(co, 1, g, 0); // (with the conv's output scale, if any)
-            int base = (co / w) * XI * cin * w + co % w;
-            for (int ci = 0; ci < cin; ci++) {
-                int gi = ci * 9;
-                // G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 (of the 3x3 kernel's rows)
-                for (int x = 0; x < 3; x++) {
-                    double a = g[gi + x], b = g[gi + 3 + x], c = g[gi + 6 + x];
-                    t[x] = a;
-                    t[3 + x] = 0.5 * (a + b + c);
-                    t[6 + x] = 0.5 * (a - b + c);
-                    t[9 + x] = c;
-                }
-                // (G g) Gt: the same along each row
-                for (int r = 0; r < 4; r++) {
-                    double a = t[3 * r], b = t[3 * r + 1], c = t[3 * r + 2];
-                    int o = base + ((r * 4) * cin + ci) * w;
-                    u[o] = (float) a;
-                    u[o + cin * w] = (float) (0.5 * (a + b + c));
-                    u[o + 2 * cin * w] = (float) (0.5 * (a - b + c));
-                    u[o + 3 * cin * w] = (float) c;
-                }
+        float[] u = new float[Math.multiplyExact(panels * XI * cin, pw)];
+        int group = Math.min(pw, 16);
+        float[] g = new float[group * cin * 9];
+        for (int co0 = 0; co0 < cout; co0 += group) {
+            int rows = Math.min(group, cout - co0);
+            op.readWeightRows(co0, rows, g, 0); // (with the conv's output scale, if any)
+            for (int r = 0; r < rows; r++) {
+                int co = co0 + r;
+                transformKernels(g, r * cin * 9, cin, u, (co / pw) * XI * cin * pw + co % pw, cin * pw, pw);
             }
         }
         return u;
+    }
+
+    /**
+     * {@code U = G g Gt} (G = [[1,0,0],[1/2,1/2,1/2],[1/2,-1/2,1/2],[0,0,1]]) of {@code cin} 3x3
+     * kernels from {@code g[gOff ..]} (9 floats each), in double, rounded once: point
+     * {@code xi} of kernel ci to {@code u[o + xi * xiStride + ci * w]}.
+     */
+    private static void transformKernels(float[] g, int gOff, int cin, float[] u, int o, int xiStride, int w) {
+        for (int ci = 0; ci < cin; ci++, gOff += 9, o += w) {
+            // G g: rows g0, (g0+g1+g2)/2, (g0-g1+g2)/2, g2 of the kernel's rows, per column
+            double a0 = g[gOff], a1 = g[gOff + 1], a2 = g[gOff + 2];
+            double b0 = g[gOff + 3], b1 = g[gOff + 4], b2 = g[gOff + 5];
+            double c0 = g[gOff + 6], c1 = g[gOff + 7], c2 = g[gOff + 8];
+            double p0 = 0.5 * (a0 + b0 + c0), p1 = 0.5 * (a1 + b1 + c1), p2 = 0.5 * (a2 + b2 + c2);
+            double m0 = 0.5 * (a0 - b0 + c0), m1 = 0.5 * (a1 - b1 + c1), m2 = 0.5 * (a2 - b2 + c2);
+            // (G g) Gt: the same along each of the four rows
+            row(a0, a1, a2, u, o, xiStride);
+            row(p0, p1, p2, u, o + 4 * xiStride, xiStride);
+            row(m0, m1, m2, u, o + 8 * xiStride, xiStride);
+            row(c0, c1, c2, u, o + 12 * xiStride, xiStride);
+        }
+    }
+
+    private static void row(double a, double b, double c, float[] u, int o, int xiStride) {
+        u[o] = (float) a;
+        u[o + xiStride] = (float) (0.5 * (a + b + c));
+        u[o + 2 * xiStride] = (float) (0.5 * (a - b + c));
+        u[o + 3 * xiStride] = (float) c;
     }
 
     // ------------------------------------------------------------------ Kernel

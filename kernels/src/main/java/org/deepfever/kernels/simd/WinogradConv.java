@@ -77,15 +77,16 @@ final class WinogradConv implements Kernel {
 
     /** Whether this kernel suits the conv (and the machine): see the class comment. */
     static boolean suits(Conv2d c) {
-        return ENABLED && !Simd.SCALAR && ConvKernel.WIDE_REGISTER_FILE && shapeFits(c) && !c.residual() && panelVectors(c.outChannels()) > 0;
+        return ENABLED && !Simd.SCALAR && shapeFits(c) && !c.residual() && panelVectors(c.outChannels()) > 0;
     }
 
     /**
-     * Channel vectors per panel for this Cout: 4 (the 6x4 micro-kernel) when Cout fills 4-vector
-     * panels to 90%, else 2 (6x2) when it fills 2-vector ones to 90%, else 0 (not a Winograd conv).
+     * Channel vectors per panel for this Cout: 4 (the 6x4 micro-kernel, 24 accumulators: machines
+     * with 32 vector registers only, as in the direct conv) when Cout fills 4-vector panels to 90%,
+     * else 2 (6x2) when it fills 2-vector ones to 90%, else 0 (not a Winograd conv).
      */
     static int panelVectors(int cout) {
-        if (ConvKernel.laneUse(cout, ConvKernel.NRW) >= 0.9) return ConvKernel.NRW;
+        if (ConvKernel.WIDE_REGISTER_FILE && ConvKernel.laneUse(cout, ConvKernel.NRW) >= 0.9) return ConvKernel.NRW;
         return ConvKernel.laneUse(cout, ConvKernel.NR) >= 0.9 ? ConvKernel.NR : 0;
     }
 

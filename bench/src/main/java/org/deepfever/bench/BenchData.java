@@ -23,4 +23,17 @@ final class BenchData {
         for (int i = 0; i < data.length; i++) data[i] = (float) r.nextDouble(-1, 1);
         return data;
     }
+
+    /** 64 MB, written by {@link #evictCaches}: more than the machine's caches hold. */
+    private static float[] evictionArray;
+
+    /**
+     * Writes a line of every 64 bytes of a 64 MB array, so that whatever a benchmark touched before
+     * is out of the caches (the benchmarks' {@code flush} option; not timed).
+     */
+    static void evictCaches() {
+        if (evictionArray == null) evictionArray = new float[16 << 20];
+        float v = evictionArray[0] + 1;
+        for (int i = 0; i < evictionArray.length; i += 16) evictionArray[i] = v;
+    }
 }

@@ -137,7 +137,6 @@ public class ConvBench {
     @Param({"false"})
     public boolean flush;
 
-    private float[] flushArray;
     private ConvShape conv;
     private CompiledGraph compiled;
     private ExecutionPlan plan;
@@ -201,10 +200,7 @@ public class ConvBench {
 
     @Setup(Level.Invocation)
     public void flushCaches() {
-        if (!flush) return;
-        if (flushArray == null) flushArray = new float[16 << 20];
-        float v = flushArray[0] + 1;
-        for (int i = 0; i < flushArray.length; i += 16) flushArray[i] = v;
+        if (flush) BenchData.evictCaches();
     }
 
     @Setup(Level.Iteration)

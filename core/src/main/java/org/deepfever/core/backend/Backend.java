@@ -17,6 +17,9 @@ public interface Backend {
     /** False when this backend cannot run on this machine (e.g. no GPU). */
     default boolean available() { return true; }
 
+    /** Why {@link #available} is false, in words a user can act on (null when available). */
+    default String unavailableReason() { return available() ? null : "it cannot run on this machine"; }
+
     boolean supports(Op op);
 
     /** Prepares a kernel for {@code op}; only called when {@link #supports} returned true. */

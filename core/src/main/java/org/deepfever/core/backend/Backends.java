@@ -26,7 +26,7 @@ public final class Backends {
         List<Backend> all = all();
         for (Backend b : all) {
             if (b.name().equalsIgnoreCase(name)) {
-                if (!b.available()) throw new IllegalStateException("backend '" + name + "' is not available on this machine");
+                if (!b.available()) throw new IllegalStateException("backend '" + name + "' is not available: " + b.unavailableReason());
                 return b;
             }
         }
@@ -37,8 +37,21 @@ public final class Backends {
     public static Backend preferred() {
         String forced = System.getProperty(PROPERTY);
         if (forced != null && !forced.isBlank()) return byName(forced.trim());
-        for (Backend b : all()) if (b.available()) return b;
+        for (Backend b : all()) {
+            if (b.available()) return b;
+            warnOnce(b);
+        }
         throw new IllegalStateException("no backend found: is fever-kernels on the class path?");
+    }
+
+    private static final java.util.Set<String> WARNED = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** A preferred backend passed over: said once per backend and JVM (System.Logger, level WARNING). */
+    private static void warnOnce(Backend b) {
+        if (WARNED.add(b.name())) {
+            System.getLogger("org.deepfever").log(System.Logger.Level.WARNING,
+                    "fever: backend '" + b.name() + "' is not available (" + b.unavailableReason() + "); using the next one");
+        }
     }
 
     /** The scalar reference backend, used for ops the preferred backend does not support. */

@@ -15,6 +15,25 @@ public final class SimdBackend implements Backend {
     @Override public String name() { return "simd"; }
     @Override public int priority() { return 10; }
 
+    /** Whether the Vector API's incubator module is in the JVM ({@code --add-modules jdk.incubator.vector}). */
+    private static final boolean VECTOR_API = vectorApiPresent();
+
+    private static boolean vectorApiPresent() {
+        try {
+            Class.forName("jdk.incubator.vector.FloatVector", false, SimdBackend.class.getClassLoader());
+            return true;
+        } catch (ClassNotFoundException | LinkageError e) {
+            return false;
+        }
+    }
+
+    @Override public boolean available() { return VECTOR_API; }
+
+    @Override
+    public String unavailableReason() {
+        return VECTOR_API ? null : "the JVM was started without --add-modules jdk.incubator.vector, which its vector kernels need";
+    }
+
     @Override
     public boolean supports(Op op) {
         return switch (op) {

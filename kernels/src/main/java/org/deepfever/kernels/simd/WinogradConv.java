@@ -19,7 +19,7 @@ import org.deepfever.core.op.Conv2d;
  * <p>Per block of {@link #T} tiles: the input transform {@code V = Bt d B} of every tile's 4x4 patch,
  * channel vectors at a time (additions only), into scratch as 16 matrices [T tiles][Cin]; then per
  * panel of NV (4 or 2) output-channel vectors, 16 small GEMMs [T][Cin] x [Cin][NV*L] by the
- * direct conv's own 6x4 or 6x2 micro-kernel ({@link ConvKernel#tileT6x4}, {@link ConvKernel#tileT6x2},
+ * direct conv's own 6x4 or 6x2 micro-kernel ({@link ConvKernel#tileT6x4}, {@link ConvKernel#tileT6x2Taps},
  * accumulators in registers) against the weights transformed once at first need
  * ({@code U = G g Gt}, [panel][16][Cin][NV*L]), point 5's
  * starting from the bias; then the output transform {@code Y = At M A} of each tile, ReLU fused, stored
@@ -68,8 +68,6 @@ final class WinogradConv implements Kernel {
     private final float[] zeros;
     /** Output-channel vectors per panel (the micro-kernel's columns: 4 or 2), and floats per panel row. */
     private final int nv, pw;
-    /** 0, 1, ..., Cin - 1: the 6x2 micro-kernel's K offsets (its K runs over an offset table). */
-    private final int[] identity;
     /** Zeros, the input "pixel" of patch positions outside the input (Cin rounded up to whole vectors). */
     private final float[] zeroRow;
     /** Transformed weights {@code [panel][16][Cin][nv*L]}, made on first need (immutable once published). */
@@ -117,8 +115,6 @@ final class WinogradConv implements Kernel {
         this.nv = nv;
         pw = nv * L;
         zeros = new float[pw];
-        identity = new int[cin];
-        for (int i = 0; i < cin; i++) identity[i] = i;
         panels = (cout + pw - 1) / pw;
         bias = new float[panels * pw];
         zeroRow = new float[(cin + L - 1) / L * L];
@@ -282,7 +278,7 @@ final class WinogradConv implements Kernel {
                         if (nv == ConvKernel.NRW) {
                             direct.tileT6x4(scratch, vb, KOFF0, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
                         } else {
-                            direct.tileT6x2(scratch, vb, identity, 0, cin, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
+                            direct.tileT6x2Taps(scratch, vb, KOFF0, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
                         }
                     }
                     outputTransform(o, img, oh, ow, tw, q0, count, pn, scratch, m, tmp);

@@ -28,7 +28,9 @@ import org.deepfever.core.op.Conv2d;
  *
  * <p>Numerics: the transforms' coefficients are 0, +-1 and 1/2 (the weight transform is done in
  * double and rounded once), so results differ from the direct conv's only by float32 rounding of a
- * few more additions per output.
+ * few more additions per output. With non-finite inputs they can differ more: an infinite input
+ * value enters several transformed points, and their differences can make NaN where the direct
+ * conv gives an infinity (a NaN input stays NaN in every output whose window holds it).
  *
  * <p>Used by {@link SimdBackend} for 3x3, stride-1, undilated convs without a residual input whose
  * Cout fills whole panels of 4 or 2 vectors ({@link #panelVectors}) on maps of at least

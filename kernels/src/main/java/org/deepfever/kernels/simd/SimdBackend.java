@@ -7,7 +7,9 @@ import org.deepfever.kernels.reference.ReferenceBackend;
 
 /**
  * CPU kernels on the Panama Vector API (one species, see {@link Simd}), multi-threaded over the
- * executor's pool. Ops it does not list in {@link #supports} run on the reference backend.
+ * executor's pool. Ops it does not list in {@link #supports} run on the reference backend. Convs:
+ * {@link WinogradConv} where it suits (3x3, stride 1, see {@link WinogradConv#suits}), else the
+ * direct {@link ConvKernel}.
  */
 public final class SimdBackend implements Backend {
     private final ReferenceBackend reference = new ReferenceBackend();

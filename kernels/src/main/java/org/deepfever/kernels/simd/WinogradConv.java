@@ -259,10 +259,7 @@ final class WinogradConv implements Kernel {
         }
         float[] u = packedU();
         int tw = (ow + 1) / 2, tiles = ((oh + 1) / 2) * tw;
-        Layout in = new Layout(x.array(), x.arrayOffset(), Math.toIntExact(x.batchStride()),
-                x.isChannelsLast() ? 1 : h * w, x.isChannelsLast() ? Math.toIntExact(x.pixelStride()) : 1);
-        Layout o = new Layout(out.array(), out.arrayOffset(), Math.toIntExact(out.batchStride()),
-                out.isChannelsLast() ? 1 : oh * ow, out.isChannelsLast() ? Math.toIntExact(out.pixelStride()) : 1);
+        Layout in = Layout.of(x), o = Layout.of(out);
         Patch[] patches = new Patch[tasks];
         for (int i = 0; i < tasks; i++) patches[i] = new Patch();
         IntConsumer body = t -> {
@@ -291,7 +288,14 @@ final class WinogradConv implements Kernel {
     }
 
     /** A tensor's array and addressing: element (img, c, pixel) at off + img * batch + c * cs + pixel * ps. */
-    private record Layout(float[] a, int off, int batch, int cs, int ps) {}
+    private record Layout(float[] a, int off, int batch, int cs, int ps) {
+        /** Channels-last: channel stride 1, the tensor's pixel stride; NCHW: one plane per channel, pixel stride 1. */
+        static Layout of(Tensor t) {
+            boolean cl = t.isChannelsLast();
+            return new Layout(t.array(), t.arrayOffset(), Math.toIntExact(t.batchStride()),
+                    cl ? 1 : t.dim(2) * t.dim(3), cl ? Math.toIntExact(t.pixelStride()) : 1);
+        }
+    }
 
     // ------------------------------------------------------------------ transforms
 

@@ -3,6 +3,8 @@ package org.deepfever.bench;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,8 +12,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * ONNX Runtime's side of {@link LayerProfile}: runs the model with ORT's own profiler
@@ -22,9 +22,6 @@ import java.util.regex.Pattern;
  * ({@code -Dfever.profile.rows=N}: rows shown, default 40).
  */
 public final class OrtLayerProfile {
-    private static final Pattern EVENT = Pattern.compile(
-            "\"cat\"\\s*:\\s*\"Node\"[^}]*?\"name\"\\s*:\\s*\"([^\"]+)_kernel_time\"|\"name\"\\s*:\\s*\"([^\"]+)_kernel_time\"[^}]*?\"cat\"\\s*:\\s*\"Node\"");
-    private static final Pattern DUR = Pattern.compile("\"dur\"\\s*:\\s*(\\d+)");
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
@@ -63,14 +60,14 @@ public final class OrtLayerProfile {
             }
         }
         // One event per node and run, in run order: keep each node's last `runs` durations.
-        String json = Files.readString(Path.of(file));
+        // The profile is a JSON array of trace events; node runs are {"cat":"Node","name":"X_kernel_time","dur":us}.
+        JsonNode events = new ObjectMapper().readTree(Path.of(file).toFile());
         Map<String, List<Long>> durations = new HashMap<>();
-        for (String event : json.split("\\},\\s*\\{")) {
-            Matcher m = EVENT.matcher(event);
-            Matcher d = DUR.matcher(event);
-            if (!m.find() || !d.find()) continue;
-            String node = m.group(1) != null ? m.group(1) : m.group(2);
-            durations.computeIfAbsent(node, k -> new ArrayList<>()).add(Long.parseLong(d.group(1)));
+        for (JsonNode event : events) {
+            String name = event.path("name").asText();
+            if (!event.path("cat").asText().equals("Node") || !name.endsWith("_kernel_time") || !event.path("dur").isIntegralNumber()) continue;
+            String node = name.substring(0, name.length() - "_kernel_time".length());
+            durations.computeIfAbsent(node, k -> new ArrayList<>()).add(event.get("dur").longValue());
         }
         record Row(String name, double ms) {}
         List<Row> rows = new ArrayList<>();

@@ -58,7 +58,7 @@ final class ExtractCommand implements Callable<Integer> {
             System.err.println("fever: no images found in " + inputs);
             return FeverCommand.EXIT_INPUT_FAILED;
         }
-        try (DeepFever m = model.load(); ResultSink sink = sink()) {
+        try (DeepFever m = model.load(); ResultSink sink = sink(m)) {
             if (model.isDefault()) System.err.println("fever: WARNING: " + ModelOption.UNTRAINED_NOTE);
             Summary summary = new Summary(images.size());
             run(m, images, sink, summary);
@@ -68,10 +68,10 @@ final class ExtractCommand implements Callable<Integer> {
         }
     }
 
-    private ResultSink sink() throws IOException {
+    private ResultSink sink(DeepFever m) throws IOException {
         return switch (format) {
             case jsonl -> new JsonlSink(out, model.isDefault() ? ModelOption.UNTRAINED_NOTE : null);
-            case csv -> new CsvSink(out);
+            case csv -> new CsvSink(out, m.featureLength());
             case npy -> new NpySink(out);
         };
     }

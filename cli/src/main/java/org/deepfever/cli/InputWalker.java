@@ -44,9 +44,14 @@ final class InputWalker {
         return out;
     }
 
+    /** The directory argument plus the relative path, '/'-separated on every OS (a '\\' in a Unix name stays). */
     private static String join(String dirArg, Path rel) {
-        String sep = dirArg.endsWith("/") ? "" : "/";
-        return dirArg + sep + rel.toString().replace('\\', '/');
+        StringBuilder sb = new StringBuilder(dirArg);
+        for (Path name : rel) {
+            if (sb.isEmpty() || sb.charAt(sb.length() - 1) != '/') sb.append('/');
+            sb.append(name);
+        }
+        return sb.toString();
     }
 
     static boolean isImageName(Path p) {

@@ -174,6 +174,12 @@ public final class DeepFever implements AutoCloseable {
         return out;
     }
 
+    /** The length of the feature vector (128 for DeepFEVER at full size), read from the graph. */
+    public int featureLength() {
+        Graph g = loaded.graph();
+        return g.inferShapes(1)[g.outputs().get("features")].dim(1);
+    }
+
     public List<String> classes() { return classes; }
     public List<String> extraHeads() { return extraHeads; }
     public Graph graph() { return loaded.graph(); }

@@ -63,8 +63,8 @@ public final class SafetensorsReader {
         }
         Object root;
         try {
-            root = Json.parse(text);
-        } catch (Json.JsonException e) {
+            root = JsonTree.parse(text, MAX_HEADER);
+        } catch (JsonTree.JsonException e) {
             throw f.error("header is not valid JSON: " + e.getMessage());
         }
         if (!(root instanceof Map<?, ?> header)) throw f.error("header JSON is not an object");

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -18,8 +20,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.deepfever.core.Tensor;
 import org.deepfever.model.ModelTestUtil;
 import org.junit.jupiter.api.AfterAll;
@@ -48,10 +48,9 @@ class DeepFeverTest {
     }
 
     private static long manifestParameters() throws IOException {
-        String json = Files.readString(ModelTestUtil.fixture(MINI, "manifest.json"));
-        Matcher m = Pattern.compile("\"parameters\"\\s*:\\s*(\\d+)").matcher(json);
-        assertTrue(m.find(), "manifest.json has no parameters");
-        return Long.parseLong(m.group(1));
+        JsonNode manifest = new ObjectMapper().readTree(ModelTestUtil.fixture(MINI, "manifest.json").toFile());
+        assertTrue(manifest.path("parameters").isIntegralNumber(), "manifest.json has no parameters");
+        return manifest.get("parameters").longValue();
     }
 
     @Test

@@ -78,6 +78,9 @@ class SafetensorsReaderTest {
         assertContains(fails(ok.replace("F32", "F64").replace("[2]", "[1]"), eight).getMessage(), "tensor 'a'", "unsupported dtype F64");
         assertContains(fails(ok.replace("[2]", "[-2]"), eight).getMessage(), "tensor 'a'", "not a non-negative integer");
         assertContains(fails("[1,2]", eight).getMessage(), "not an object");
+        assertContains(fails(ok + " {}", eight).getMessage(), "trailing content");
+        assertContains(fails("{\"__metadata__\":" + "[".repeat(70) + "]".repeat(70) + "}", eight).getMessage(), "nesting depth");
+        assertContains(fails(ok.replace("[0,8]", "[0," + "1".repeat(401) + "]"), eight).getMessage(), "Number value length");
         String overlap = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}";
         assertContains(fails(overlap, eight).getMessage(), "overlap");
     }

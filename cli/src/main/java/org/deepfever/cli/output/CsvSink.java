@@ -2,40 +2,63 @@ package org.deepfever.cli.output;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.commons.csv.CSVFormat;
+import org.apache.commons.csv.CSVPrinter;
 import org.deepfever.api.FaceResult;
 
 /**
- * One row per face: {@code image,x,y,w,h,f0..fN}; x..h are empty when the whole image was the crop.
- * Images without faces or that failed have no row (they are reported on stderr and in the summary).
+ * One row per face under a header row: {@code image,x,y,w,h,f0..fN}; x..h are empty when the whole
+ * image was the crop. RFC 4180 quoting through Apache Commons CSV, so paths holding commas, quotes,
+ * spaces or newlines read back intact. Images without faces or that failed have no row (they are
+ * reported on stderr and in the summary).
  */
 public final class CsvSink extends TextSink {
-    private boolean header;
+    /** RFC 4180 with Unix line ends; also used for the npy sink's index. */
+    static final CSVFormat FORMAT = CSVFormat.RFC4180.builder().setRecordSeparator('\n').get();
 
-    public CsvSink(Path target) throws IOException {
+    private final CSVPrinter csv;
+
+    /**
+     * @param target        the file to write atomically, or null for stdout
+     * @param featureLength the number of feature columns (the model's feature vector length)
+     * @throws IOException if the temporary file cannot be created or the header cannot be written
+     */
+    public CsvSink(Path target, int featureLength) throws IOException {
         super(target);
-    }
-
-    static String field(String s) {
-        if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return s;
-        return '"' + s.replace("\"", "\"\"") + '"';
+        List<String> header = new ArrayList<>(List.of("image", "x", "y", "w", "h"));
+        for (int i = 0; i < featureLength; i++) header.add("f" + i);
+        this.csv = new CSVPrinter(out, FORMAT);
+        csv.printRecord(header);
     }
 
     @Override
-    public void face(String image, FaceBox box, FaceResult r) {
-        float[] f = r.features();
-        if (!header) {
-            StringBuilder h = new StringBuilder("image,x,y,w,h");
-            for (int i = 0; i < f.length; i++) h.append(",f").append(i);
-            out.append(h).append('\n');
-            header = true;
+    public void face(String image, FaceBox box, FaceResult r) throws IOException {
+        csv.print(image);
+        boxCells(csv, box);
+        for (float v : r.features()) csv.print(Float.toString(v));
+        csv.println();
+    }
+
+    /** The four box cells, empty when the whole image was the crop. */
+    static void boxCells(CSVPrinter csv, FaceBox box) throws IOException {
+        if (box == null) {
+            for (int i = 0; i < 4; i++) csv.print("");
+        } else {
+            csv.print(box.x());
+            csv.print(box.y());
+            csv.print(box.w());
+            csv.print(box.h());
         }
-        StringBuilder sb = new StringBuilder(f.length * 12).append(field(image));
-        if (box == null) sb.append(",,,,");
-        else sb.append(',').append(box.x()).append(',').append(box.y()).append(',').append(box.w()).append(',').append(box.h());
-        for (float v : f) sb.append(',').append(v);
-        out.append(sb).append('\n');
     }
 
     @Override public void noFace(String image) {}
     @Override public void error(String image, String reason) {}
+
+    @Override
+    public void finish() throws IOException {
+        csv.flush();
+        super.finish();
+    }
 }

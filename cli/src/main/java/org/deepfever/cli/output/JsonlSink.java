@@ -1,50 +1,103 @@
 package org.deepfever.cli.output;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
 import org.deepfever.api.FaceResult;
 
-/** One JSON object per line: a face, an image without faces, or an image that failed. */
+/**
+ * One JSON object per line (the schema is {@code docs/fever-extract.schema.json}): a face, an image
+ * without faces, or an image that failed. Written with Jackson's streaming generator; NaN and
+ * infinities, which JSON cannot hold, are written as {@code null}.
+ */
 public final class JsonlSink extends TextSink {
-    private final String note;
+    private static final JsonFactory JSON = JsonFactory.builder().build();
 
-    /** {@code target} null writes to stdout. {@code note}, when not null, is added to every face line. */
+    private final String note;
+    private final JsonGenerator json;
+
+    /**
+     * @param target the file to write atomically, or null for stdout
+     * @param note   added to every face line as {@code "note"} when not null
+     * @throws IOException if the temporary file beside {@code target} cannot be created
+     */
     public JsonlSink(Path target, String note) throws IOException {
         super(target);
         this.note = note;
+        this.json = JSON.createGenerator(out).disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
     }
 
     @Override
-    public void face(String image, FaceBox box, FaceResult r) {
-        StringBuilder sb = new StringBuilder(4096);
-        sb.append("{\"image\":").append(Json.string(image)).append(",\"face\":");
-        if (box == null) sb.append("null");
-        else sb.append("{\"x\":").append(box.x()).append(",\"y\":").append(box.y()).append(",\"w\":").append(box.w()).append(",\"h\":").append(box.h()).append('}');
-        sb.append(",\"features\":").append(Json.array(r.features()));
-        sb.append(",\"embedding\":").append(Json.array(r.embedding()));
-        sb.append(",\"expression\":{\"label\":").append(Json.string(r.label())).append(",\"scores\":{");
-        boolean first = true;
-        for (Map.Entry<String, Float> e : r.scores().entrySet()) {
-            sb.append(first ? "" : ",").append(Json.string(e.getKey())).append(':').append(Json.number(e.getValue()));
-            first = false;
+    public void face(String image, FaceBox box, FaceResult r) throws IOException {
+        json.writeStartObject();
+        json.writeStringField("image", image);
+        json.writeFieldName("face");
+        if (box == null) {
+            json.writeNull();
+        } else {
+            json.writeStartObject();
+            json.writeNumberField("x", box.x());
+            json.writeNumberField("y", box.y());
+            json.writeNumberField("w", box.w());
+            json.writeNumberField("h", box.h());
+            json.writeEndObject();
         }
-        sb.append("}}");
-        for (var h : r.extraHeads().entrySet()) sb.append(',').append(Json.string(h.getKey())).append(':').append(Json.array(h.getValue()));
-        if (note != null) sb.append(",\"note\":").append(Json.string(note));
-        out.append(sb).append('\n');
-        out.flush();
+        floats("features", r.features());
+        if (r.embedding() != null) floats("embedding", r.embedding());
+        json.writeObjectFieldStart("expression");
+        json.writeStringField("label", r.label());
+        json.writeObjectFieldStart("scores");
+        for (Map.Entry<String, Float> e : r.scores().entrySet()) {
+            json.writeFieldName(e.getKey());
+            number(e.getValue());
+        }
+        json.writeEndObject();
+        json.writeEndObject();
+        if (!r.extraHeads().isEmpty()) {
+            json.writeObjectFieldStart("heads");
+            for (Map.Entry<String, float[]> h : r.extraHeads().entrySet()) floats(h.getKey(), h.getValue());
+            json.writeEndObject();
+        }
+        if (note != null) json.writeStringField("note", note);
+        json.writeEndObject();
+        endLine();
     }
 
     @Override
-    public void noFace(String image) {
-        out.append("{\"image\":").append(Json.string(image)).append(",\"faces\":0}\n");
-        out.flush();
+    public void noFace(String image) throws IOException {
+        json.writeStartObject();
+        json.writeStringField("image", image);
+        json.writeNumberField("faces", 0);
+        json.writeEndObject();
+        endLine();
     }
 
     @Override
-    public void error(String image, String reason) {
-        out.append("{\"image\":").append(Json.string(image)).append(",\"error\":").append(Json.string(reason)).append("}\n");
+    public void error(String image, String reason) throws IOException {
+        json.writeStartObject();
+        json.writeStringField("image", image);
+        json.writeStringField("error", reason);
+        json.writeEndObject();
+        endLine();
+    }
+
+    private void floats(String name, float[] values) throws IOException {
+        json.writeArrayFieldStart(name);
+        for (float v : values) number(v);
+        json.writeEndArray();
+    }
+
+    private void number(float v) throws IOException {
+        if (Float.isFinite(v)) json.writeNumber(v);
+        else json.writeNull();
+    }
+
+    /** Each line reaches the reader as soon as it is complete (a pipe, a watching user). */
+    private void endLine() throws IOException {
+        json.flush();
+        out.append('\n');
         out.flush();
     }
 }

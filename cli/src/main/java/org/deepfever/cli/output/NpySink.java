@@ -1,12 +1,14 @@
 package org.deepfever.cli.output;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.commons.csv.CSVPrinter;
 import org.deepfever.api.FaceResult;
 import org.deepfever.core.Tensor;
 import org.deepfever.io.Npy;
@@ -18,7 +20,9 @@ import org.deepfever.io.Npy;
 public final class NpySink implements ResultSink {
     private final Path target;
     private final List<float[]> rows = new ArrayList<>();
-    private final List<String> index = new ArrayList<>();
+    private final List<IndexRow> index = new ArrayList<>();
+
+    private record IndexRow(String image, FaceBox box) {}
 
     public NpySink(Path target) {
         this.target = target;
@@ -31,8 +35,7 @@ public final class NpySink implements ResultSink {
 
     @Override
     public void face(String image, FaceBox box, FaceResult r) {
-        index.add(rows.size() + "," + CsvSink.field(image) + ","
-                + (box == null ? ",,," : box.x() + "," + box.y() + "," + box.w() + "," + box.h()));
+        index.add(new IndexRow(image, box));
         rows.add(r.features());
     }
 
@@ -54,10 +57,16 @@ public final class NpySink implements ResultSink {
             Files.deleteIfExists(temp);
         }
         try (AtomicFile f = new AtomicFile(indexPath())) {
-            PrintStream ps = new PrintStream(f.stream(), false, StandardCharsets.UTF_8);
-            ps.append("row,image,x,y,w,h\n");
-            for (String line : index) ps.append(line).append('\n');
-            ps.flush();
+            Writer w = new OutputStreamWriter(f.stream(), StandardCharsets.UTF_8);
+            CSVPrinter csv = new CSVPrinter(w, CsvSink.FORMAT);
+            csv.printRecord("row", "image", "x", "y", "w", "h");
+            for (int i = 0; i < index.size(); i++) {
+                csv.print(i);
+                csv.print(index.get(i).image());
+                CsvSink.boxCells(csv, index.get(i).box());
+                csv.println();
+            }
+            csv.flush();
             f.commit();
         }
     }

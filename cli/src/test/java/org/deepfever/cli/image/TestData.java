@@ -30,6 +30,11 @@ public final class TestData {
         return f;
     }
 
+    /** A photo with one face, from the repository's samples folder (see samples/README.md). */
+    public static Path photoWithFace() {
+        return Path.of(System.getProperty("basedir", ".")).resolve("../samples/messi5.jpg");
+    }
+
     /** A test resource's bytes, by absolute classpath name (e.g. "/images/astronaut.png"). */
     public static byte[] resource(String name) {
         try (InputStream in = TestData.class.getResourceAsStream(name)) {

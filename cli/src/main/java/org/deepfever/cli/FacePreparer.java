@@ -3,11 +3,11 @@ package org.deepfever.cli;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
-import org.deepfever.cli.detect.FaceDetector;
-import org.deepfever.cli.image.FaceCropper;
-import org.deepfever.cli.image.ImageDecoder;
-import org.deepfever.cli.image.Preprocess;
-import org.deepfever.cli.image.RgbImage;
+import org.deepfever.faces.detect.FaceDetector;
+import org.deepfever.faces.image.FaceCropper;
+import org.deepfever.faces.image.ImageDecoder;
+import org.deepfever.faces.image.Preprocess;
+import org.deepfever.faces.image.RgbImage;
 import org.deepfever.cli.output.FaceBox;
 
 /**
@@ -49,7 +49,7 @@ final class FacePreparer {
                 RgbImage whole = crop ? img : FaceCropper.resizeBilinear(img, FaceCropper.INPUT_SIZE, FaceCropper.INPUT_SIZE);
                 faces.add(new Face(null, Preprocess.toChw(whole)));
             } else {
-                for (org.deepfever.cli.detect.FaceBox b : detector.detect(img)) {
+                for (org.deepfever.faces.detect.FaceBox b : detector.detect(img)) {
                     faces.add(new Face(new FaceBox(b.x(), b.y(), b.size(), b.size()), Preprocess.toChw(FaceCropper.crop(img, b))));
                 }
             }

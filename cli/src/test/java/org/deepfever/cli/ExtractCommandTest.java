@@ -20,7 +20,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import javax.imageio.ImageIO;
 import org.apache.commons.csv.CSVRecord;
-import org.deepfever.cli.image.TestData;
 import org.deepfever.core.Tensor;
 import org.deepfever.io.Npy;
 import org.junit.jupiter.api.BeforeAll;
@@ -43,7 +42,7 @@ class ExtractCommandTest {
 
     @BeforeAll
     static void locate() throws IOException {
-        mini = TestData.fixtures().resolve("deepfever-mini");
+        mini = TestFiles.fixtures().resolve("deepfever-mini");
         expectedFeatures = rows(Npy.read(mini.resolve("features.npy")));
     }
 
@@ -126,8 +125,8 @@ class ExtractCommandTest {
         Files.write(dir.resolve("b_corrupt.png"), Arrays.copyOf(png, png.length / 3));
         BufferedImage blank = new BufferedImage(320, 240, BufferedImage.TYPE_INT_RGB);
         ImageIO.write(blank, "png", dir.resolve("c_noface.png").toFile());
-        Files.copy(TestData.photoWithFace(), dir.resolve("d_photo.jpg"));
-        Files.copy(Path.of("src/test/resources/images/two_faces.png"), dir.resolve("d_two_faces.png"));
+        Files.copy(TestFiles.photoWithFace(), dir.resolve("d_photo.jpg"));
+        Files.copy(TestFiles.twoFaces(), dir.resolve("d_two_faces.png"));
         Files.writeString(dir.resolve("e_skipped.txt"), "not an image, and not picked up by the directory walk");
         Path text = Files.writeString(tmp.resolve("notes.png"), "this is text, not a PNG");
         Path out = tmp.resolve("out.jsonl");

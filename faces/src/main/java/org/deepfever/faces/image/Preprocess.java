@@ -1,4 +1,4 @@
-package org.deepfever.cli.image;
+package org.deepfever.faces.image;
 
 /**
  * The network's input normalisation: RGB bytes to planar (CHW) floats {@code (pixel - 127.5) / 128},

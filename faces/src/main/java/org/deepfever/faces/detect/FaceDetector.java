@@ -1,9 +1,9 @@
-package org.deepfever.cli.detect;
+package org.deepfever.faces.detect;
 
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import org.deepfever.cli.image.RgbImage;
+import org.deepfever.faces.image.RgbImage;
 
 /**
  * Multi-scale sliding-window face detection with an {@link LbpCascade}, following OpenCV's

@@ -1,4 +1,4 @@
-package org.deepfever.cli.image;
+package org.deepfever.faces.image;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -28,11 +28,6 @@ public final class TestData {
         Path f = fixtures().resolve(rel);
         assumeTrue(Files.exists(f), "fixture missing: " + f);
         return f;
-    }
-
-    /** A photo with one face, from the repository's samples folder (see samples/README.md). */
-    public static Path photoWithFace() {
-        return Path.of(System.getProperty("basedir", ".")).resolve("../samples/messi5.jpg");
     }
 
     /** A test resource's bytes, by absolute classpath name (e.g. "/images/astronaut.png"). */

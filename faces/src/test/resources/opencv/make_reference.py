@@ -7,7 +7,7 @@ gives the raw windows before grouping."""
 import cv2, numpy as np
 from PIL import Image
 
-cascade = cv2.CascadeClassifier("../../main/resources/org/deepfever/cli/detect/lbpcascade_frontalface.xml")
+cascade = cv2.CascadeClassifier("../../main/resources/org/deepfever/faces/detect/lbpcascade_frontalface.xml")
 images = {"messi5.jpg": "/work/shared/fixtures/images/messi5.jpg",   # also fixtures/images in the repo's shared dir
           "astronaut.png": "images/astronaut.png", "two_faces.png": "images/two_faces.png"}
 for name, path in images.items():

@@ -1,4 +1,4 @@
-package org.deepfever.cli.image;
+package org.deepfever.faces.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -10,8 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.util.List;
-import org.deepfever.cli.detect.FaceBox;
-import org.deepfever.cli.detect.FaceExtractor;
+import org.deepfever.faces.detect.FaceBox;
+import org.deepfever.faces.detect.FaceExtractor;
 import org.junit.jupiter.api.Test;
 
 /**

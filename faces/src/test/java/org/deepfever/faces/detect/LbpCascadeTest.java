@@ -1,4 +1,4 @@
-package org.deepfever.cli.detect;
+package org.deepfever.faces.detect;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;

@@ -1,4 +1,4 @@
-package org.deepfever.cli.image;
+package org.deepfever.faces.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,6 +1,6 @@
-package org.deepfever.cli.image;
+package org.deepfever.faces.image;
 
-import org.deepfever.cli.detect.FaceBox;
+import org.deepfever.faces.detect.FaceBox;
 
 /**
  * Turns a face detection into the network's input crop exactly as the reference pipeline

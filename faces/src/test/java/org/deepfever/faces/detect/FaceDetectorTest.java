@@ -1,4 +1,4 @@
-package org.deepfever.cli.detect;
+package org.deepfever.faces.detect;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -10,10 +10,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import org.deepfever.cli.image.FaceCropper;
-import org.deepfever.cli.image.ImageDecoder;
-import org.deepfever.cli.image.RgbImage;
-import org.deepfever.cli.image.TestData;
+import org.deepfever.faces.image.FaceCropper;
+import org.deepfever.faces.image.ImageDecoder;
+import org.deepfever.faces.image.RgbImage;
+import org.deepfever.faces.image.TestData;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * minNeighbors 0 = raw windows, 3 and 5), made by {@code src/test/resources/opencv/make_reference.py}:
  *
  * <pre>
- * cascade = cv2.CascadeClassifier(".../org/deepfever/cli/detect/lbpcascade_frontalface.xml")
+ * cascade = cv2.CascadeClassifier(".../org/deepfever/faces/detect/lbpcascade_frontalface.xml")
  * gray = cv2.cvtColor(np.asarray(Image.open(path).convert("RGB")), cv2.COLOR_RGB2GRAY)
  * for sf in (1.1, 1.2):
  *     for mn in (0, 3, 5):

@@ -1,4 +1,4 @@
-package org.deepfever.cli.detect;
+package org.deepfever.faces.detect;
 
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package org.deepfever.cli.detect;
+package org.deepfever.faces.detect;
 
 /**
  * A square face detection in image pixels: column {@code x}, row {@code y} of the top-left corner,

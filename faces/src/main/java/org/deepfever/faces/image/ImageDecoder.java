@@ -1,4 +1,4 @@
-package org.deepfever.cli.image;
+package org.deepfever.faces.image;
 
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;

@@ -1,9 +1,9 @@
-package org.deepfever.cli.detect;
+package org.deepfever.faces.detect;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.deepfever.cli.image.FaceCropper;
-import org.deepfever.cli.image.RgbImage;
+import org.deepfever.faces.image.FaceCropper;
+import org.deepfever.faces.image.RgbImage;
 
 /**
  * From a decoded photo to the network's 140 x 140 face crops: an image that already is 140 x 140

@@ -1,4 +1,4 @@
-package org.deepfever.cli.image;
+package org.deepfever.faces.image;
 
 import java.util.Objects;
 

@@ -8,8 +8,10 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.deepfever.api.DeepFever;
+import org.deepfever.api.FaceModel;
 import org.deepfever.api.FaceResult;
+import org.deepfever.cli.output.FaceBox;
+import org.deepfever.faces.FaceAnalyzer;
 import org.deepfever.cli.output.CsvSink;
 import org.deepfever.cli.output.JsonlSink;
 import org.deepfever.cli.output.NpySink;
@@ -25,9 +27,10 @@ import picocli.CommandLine.Parameters;
  * the run goes on.
  */
 @Command(name = "extract", mixinStandardHelpOptions = true,
-        description = {"Extract DeepFEVER features, embeddings and expression scores from face images.",
-                "An image of exactly 140x140 is taken as a face crop (--detect auto); otherwise faces are found with "
-                        + "OpenCV's LBP frontal-face cascade, each expanded by a 1.4 margin to a square and resized to 140x140."})
+        description = {"Extract expression features and scores from the faces in images.",
+                "An image of exactly the model's input size (112x112 for face-expression, 140x140 for DeepFEVER) is taken as a "
+                        + "face crop (--detect auto); otherwise faces are found with OpenCV's LBP frontal-face cascade and each is "
+                        + "cropped and prepared as the model was trained."})
 final class ExtractCommand implements Callable<Integer> {
     enum Format { jsonl, csv, npy }
 
@@ -43,8 +46,17 @@ final class ExtractCommand implements Callable<Integer> {
     int batch = 8;
 
     @Option(names = "--detect", paramLabel = "MODE", description = "Face detection: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). "
-            + "auto: detect unless the image is 140x140; always: detect in every image; never: use the whole image, resized.")
-    FacePreparer.Detect detect = FacePreparer.Detect.auto;
+            + "AUTO: detect unless the image is a crop of the model's input size; ALWAYS: detect in every image; "
+            + "NEVER: the whole image is the face.", converter = DetectConverter.class)
+    FaceAnalyzer.Detect detect = FaceAnalyzer.Detect.AUTO;
+
+    /** Accepts the modes in any case ({@code auto}, {@code AUTO}). */
+    static final class DetectConverter implements picocli.CommandLine.ITypeConverter<FaceAnalyzer.Detect> {
+        @Override
+        public FaceAnalyzer.Detect convert(String value) {
+            return FaceAnalyzer.Detect.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+        }
+    }
 
     @Parameters(paramLabel = "INPUT", arity = "1..*", description = "Image files or directories (walked recursively, sorted).")
     List<String> inputs;
@@ -58,8 +70,8 @@ final class ExtractCommand implements Callable<Integer> {
             System.err.println("fever: no images found in " + inputs);
             return FeverCommand.EXIT_INPUT_FAILED;
         }
-        try (DeepFever m = model.load(); ResultSink sink = sink(m)) {
-            if (model.isDefault()) System.err.println("fever: WARNING: " + ModelOption.UNTRAINED_NOTE);
+        try (FaceModel m = model.load(); ResultSink sink = sink(m)) {
+            if (m.note() != null) System.err.println("fever: WARNING: " + m.note());
             Summary summary = new Summary(images.size());
             run(m, images, sink, summary);
             sink.finish();
@@ -68,10 +80,10 @@ final class ExtractCommand implements Callable<Integer> {
         }
     }
 
-    private ResultSink sink(DeepFever m) throws IOException {
+    private ResultSink sink(FaceModel m) throws IOException {
         return switch (format) {
-            case jsonl -> new JsonlSink(out, model.isDefault() ? ModelOption.UNTRAINED_NOTE : null);
-            case csv -> new CsvSink(out, m.featureLength());
+            case jsonl -> new JsonlSink(out, m.note());
+            case csv -> new CsvSink(out, m.output().featureLength());
             case npy -> new NpySink(out);
         };
     }
@@ -80,8 +92,8 @@ final class ExtractCommand implements Callable<Integer> {
      * Works through the images in windows: a window is decoded and searched for faces in parallel,
      * its faces run through the network in batches, then its results are written in input order.
      */
-    private void run(DeepFever m, List<InputWalker.Input> images, ResultSink sink, Summary summary) throws IOException {
-        FacePreparer preparer = new FacePreparer(detect);
+    private void run(FaceModel m, List<InputWalker.Input> images, ResultSink sink, Summary summary) throws IOException {
+        FacePreparer preparer = new FacePreparer(new FaceAnalyzer(m, detect));
         int window = Math.max(batch, 16);
         int workers = Math.max(1, Math.min(m.threads(), Runtime.getRuntime().availableProcessors()));
         ExecutorService decode = Executors.newFixedThreadPool(workers, r -> {
@@ -98,7 +110,7 @@ final class ExtractCommand implements Callable<Integer> {
                 List<FacePreparer.Prepared> prepared = new ArrayList<>();
                 for (Future<FacePreparer.Prepared> f : futures) prepared.add(join(f));
                 List<float[]> faces = new ArrayList<>();
-                for (FacePreparer.Prepared p : prepared) for (FacePreparer.Face f : p.faces()) faces.add(f.chw());
+                for (FacePreparer.Prepared p : prepared) for (FaceAnalyzer.PreparedFace f : p.faces()) faces.add(f.input());
                 List<FaceResult> results = new ArrayList<>(faces.size());
                 for (int b = 0; b < faces.size(); b += batch) {
                     results.addAll(m.extract(faces.subList(b, Math.min(faces.size(), b + batch))));
@@ -113,7 +125,7 @@ final class ExtractCommand implements Callable<Integer> {
                         sink.noFace(p.input().display());
                         summary.image(0);
                     } else {
-                        for (FacePreparer.Face f : p.faces()) sink.face(p.input().display(), f.box(), results.get(next++));
+                        for (FaceAnalyzer.PreparedFace f : p.faces()) sink.face(p.input().display(), box(f.box()), results.get(next++));
                         summary.image(p.faces().size());
                     }
                 }
@@ -121,6 +133,10 @@ final class ExtractCommand implements Callable<Integer> {
         } finally {
             decode.shutdownNow();
         }
+    }
+
+    private static FaceBox box(org.deepfever.faces.detect.FaceBox b) {
+        return b == null ? null : new FaceBox(b.x(), b.y(), b.size(), b.size());
     }
 
     private static FacePreparer.Prepared join(Future<FacePreparer.Prepared> f) {

@@ -1,33 +1,22 @@
 package org.deepfever.cli;
 
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.List;
-import org.deepfever.faces.detect.FaceDetector;
-import org.deepfever.faces.image.FaceCropper;
+import org.deepfever.faces.FaceAnalyzer;
 import org.deepfever.faces.image.ImageDecoder;
-import org.deepfever.faces.image.Preprocess;
-import org.deepfever.faces.image.RgbImage;
-import org.deepfever.cli.output.FaceBox;
 
 /**
- * Turns one input file into network inputs: decode (ImageIO), find faces per the detect mode, crop
- * with the 1.4 margin, resize to 140x140 (bilinear, as PIL), normalise. Never throws for a bad
- * image: the failure becomes the {@link Prepared#error()} text. Thread-safe.
+ * Turns one input file into the model's inputs with the library's {@link FaceAnalyzer} (decode,
+ * detect per the mode, crop and prepare as the model says). Never throws for a bad image: the
+ * failure becomes the {@link Prepared#error()} text. Thread-safe.
  */
 final class FacePreparer {
-    enum Detect { auto, always, never }
+    record Prepared(InputWalker.Input input, List<FaceAnalyzer.PreparedFace> faces, String error) {}
 
-    record Face(FaceBox box, float[] chw) {}
+    private final FaceAnalyzer analyzer;
 
-    record Prepared(InputWalker.Input input, List<Face> faces, String error) {}
-
-    private final Detect mode;
-    private final FaceDetector detector;
-
-    FacePreparer(Detect mode) {
-        this.mode = mode;
-        this.detector = mode == Detect.never ? null : FaceDetector.frontalFace();
+    FacePreparer(FaceAnalyzer analyzer) {
+        this.analyzer = analyzer;
     }
 
     /** The decoder's message without the file name it starts with (the output names the image already). */
@@ -42,18 +31,7 @@ final class FacePreparer {
     Prepared prepare(InputWalker.Input in) {
         if (in.error() != null) return new Prepared(in, List.of(), in.error());
         try {
-            RgbImage img = ImageDecoder.decode(in.path());
-            List<Face> faces = new ArrayList<>();
-            boolean crop = FaceCropper.isInputSized(img);
-            if (mode == Detect.never || (mode == Detect.auto && crop)) {
-                RgbImage whole = crop ? img : FaceCropper.resizeBilinear(img, FaceCropper.INPUT_SIZE, FaceCropper.INPUT_SIZE);
-                faces.add(new Face(null, Preprocess.toChw(whole)));
-            } else {
-                for (org.deepfever.faces.detect.FaceBox b : detector.detect(img)) {
-                    faces.add(new Face(new FaceBox(b.x(), b.y(), b.size(), b.size()), Preprocess.toChw(FaceCropper.crop(img, b))));
-                }
-            }
-            return new Prepared(in, faces, null);
+            return new Prepared(in, analyzer.prepare(ImageDecoder.decode(in.path())), null);
         } catch (IOException e) {
             return new Prepared(in, List.of(), reason(e, in));
         } catch (RuntimeException | OutOfMemoryError e) {

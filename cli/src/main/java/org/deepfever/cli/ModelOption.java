@@ -1,17 +1,17 @@
 package org.deepfever.cli;
 
-import java.nio.file.Path;
 import org.deepfever.api.DeepFever;
+import org.deepfever.api.FaceModel;
+import org.deepfever.api.FaceModels;
 import picocli.CommandLine.Option;
 
 /** The options shared by commands that load a model. */
 final class ModelOption {
-    static final String UNTRAINED_NOTE = "untrained seeded default weights: not a real expression model; pass --model FILE";
-
-    @Option(names = "--model", paramLabel = "FILE",
-            description = "Model file: PyTorch .pth/.pt (torch.save state dict), .safetensors or .onnx. "
-                    + "Default: built-in UNTRAINED seeded weights (the network runs, the numbers mean nothing).")
-    Path model;
+    @Option(names = "--model", paramLabel = "FILE|NAME",
+            description = "DeepFEVER weights (PyTorch .pth/.pt state dict, .safetensors or .onnx), a FaceExpressionNet "
+                    + "TF.js weights manifest (.json), or a built-in model: face-expression (default: face-api's trained "
+                    + "expression net) or deepfever-untrained (seeded, untrained DeepFEVER: for benchmarks; its numbers mean nothing).")
+    String model = FaceModels.DEFAULT;
 
     @Option(names = "--threads", paramLabel = "N", description = "Worker threads (default: all cores).")
     Integer threads;
@@ -29,9 +29,7 @@ final class ModelOption {
         return o;
     }
 
-    boolean isDefault() { return model == null; }
-
-    DeepFever load() {
-        return model == null ? DeepFever.untrainedDefault(options()) : DeepFever.load(model, options());
+    FaceModel load() {
+        return FaceModels.load(model, options());
     }
 }

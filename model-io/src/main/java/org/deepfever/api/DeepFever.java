@@ -31,8 +31,15 @@ import org.deepfever.core.graph.Node;
  * One instance is safe to share across threads: concurrent calls each use their own activation
  * memory. Close it to release the worker threads and the memory-mapped weight file.
  */
-public final class DeepFever implements AutoCloseable {
+public final class DeepFever implements FaceModel {
+    /** Side of the square input crop. */
     public static final int SIZE = 140;
+    /** The caveat carried by every result of the seeded default weights. */
+    public static final String UNTRAINED_NOTE = "untrained seeded weights: not a real expression model; pass --model FILE";
+    /** What DeepFEVER takes: a 140x140 RGB crop of the face box grown 1.4 times, Pillow bilinear, (pixel - 127.5) / 128. */
+    public static final InputSpec INPUT = new InputSpec(SIZE, InputSpec.ColorOrder.RGB, InputSpec.Fit.MARGIN_SQUARE, 1.4,
+            InputSpec.Resize.PIL_BILINEAR, new float[] {127.5f, 127.5f, 127.5f}, new float[] {128f, 128f, 128f});
+    /** The AffectNet expression classes of the {@code affectnet} head, in logit order. */
     public static final List<String> AFFECTNET_CLASSES =
             List.of("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger", "contempt");
 
@@ -40,21 +47,33 @@ public final class DeepFever implements AutoCloseable {
     private final CompiledGraph compiled;
     private final List<String> classes;
     private final List<String> extraHeads;
+    private final String note;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    /** Load options: worker threads (default: all cores) and a backend name (default: the best available). */
+    /**
+     * Load options for any {@link FaceModel}.
+     *
+     * @param threads worker threads (default: all cores)
+     * @param backend a backend name ({@code simd}, {@code reference}), or null for the best available
+     */
     public record Options(int threads, String backend) {
+        /** All cores, the best available backend. */
         public static Options defaults() { return new Options(ThreadPool.defaultThreads(), null); }
+
+        /** These options with {@code t} worker threads. */
         public Options withThreads(int t) { return new Options(t, backend); }
+
+        /** These options with backend {@code b} forced (null: the best available). */
         public Options withBackend(String b) { return new Options(threads, b); }
     }
 
-    private DeepFever(ModelFiles.Loaded loaded, Options options) {
-        this(loaded, options, BackendPreload.now(options.backend()));
+    private DeepFever(ModelFiles.Loaded loaded, Options options, String note) {
+        this(loaded, options, BackendPreload.now(options.backend()), note);
     }
 
-    private DeepFever(ModelFiles.Loaded loaded, Options options, BackendPreload backend) {
+    private DeepFever(ModelFiles.Loaded loaded, Options options, BackendPreload backend, String note) {
         this.loaded = loaded;
+        this.note = note;
         Backend preferred;
         try {
             preferred = backend.get();
@@ -78,24 +97,51 @@ public final class DeepFever implements AutoCloseable {
         this.extraHeads = List.copyOf(extra);
     }
 
+    /**
+     * Loads a model file with the default options.
+     *
+     * @param path a {@code torch.save} checkpoint ({@code .pth}/{@code .pt}), {@code .safetensors} or {@code .onnx} file
+     * @return the loaded model
+     * @throws ModelLoadException if the file is missing, unreadable, malformed or not a DeepFEVER layout;
+     *         the message names the file and, where there is one, the culprit tensor or node
+     */
     public static DeepFever load(Path path) { return load(path, Options.defaults()); }
 
-    /** Loads a model file; the format is taken from the file's contents (and its extension as a hint). */
+    /**
+     * Loads a model file; the format is taken from the file's contents (and its extension as a hint).
+     *
+     * @param path    the model file
+     * @param options threads and backend
+     * @return the loaded model
+     * @throws ModelLoadException if the file is missing, unreadable, malformed or not a DeepFEVER layout
+     * @throws IllegalArgumentException if the options name an unknown or unavailable backend
+     */
     public static DeepFever load(Path path, Options options) {
         // the backend is chosen and its classes initialised on another thread while the file is read
         BackendPreload backend = BackendPreload.start(options.backend());
-        return new DeepFever(ModelFiles.load(path), options, backend);
+        return new DeepFever(ModelFiles.load(path), options, backend, null);
     }
 
     /**
      * The full-size network with seeded, UNTRAINED weights: it runs, its numbers mean nothing. For
-     * trying the engine and measuring it without a model file.
+     * trying the engine and measuring it without a model file; every result's {@link #note()} says so.
+     *
+     * @param options threads and backend
+     * @return the model
+     * @throws IllegalArgumentException if the options name an unknown or unavailable backend
      */
     public static DeepFever untrainedDefault(Options options) {
-        return new DeepFever(ModelFiles.untrainedDefault(), options);
+        return new DeepFever(ModelFiles.untrainedDefault(), options, UNTRAINED_NOTE);
     }
 
-    /** Runs a batch [N,3,140,140] and returns one result per face. */
+    /**
+     * Runs a batch and returns one result per face.
+     *
+     * @param batch [N, 3, 140, 140], normalised as {@link #INPUT} says
+     * @return one result per face
+     * @throws IllegalArgumentException if the batch has another shape
+     * @throws IllegalStateException if the model is closed
+     */
     public List<FaceResult> extract(Tensor batch) {
         Map<String, Tensor> out = run(batch);
         int n = batch.dim(0);
@@ -110,12 +156,7 @@ public final class DeepFever implements AutoCloseable {
         return results;
     }
 
-    /** One face: {@code chw} holds 3*140*140 normalised floats, RGB planes. */
-    public FaceResult extract(float[] chw) {
-        return extract(List.of(chw)).get(0);
-    }
-
-    /** Several faces, each 3*140*140 floats, run as one batch. */
+    @Override
     public List<FaceResult> extract(List<float[]> faces) {
         checkOpen();
         if (faces.isEmpty()) return List.of();
@@ -129,7 +170,14 @@ public final class DeepFever implements AutoCloseable {
         return extract(Tensor.of(data, faces.size(), 3, SIZE, SIZE));
     }
 
-    /** The graph's raw outputs by name (features, embedding, logits, extra heads). */
+    /**
+     * The graph's raw outputs by name (features, embedding, logits, extra heads).
+     *
+     * @param batch [N, 3, 140, 140]
+     * @return output tensors by name
+     * @throws IllegalArgumentException if the batch has another shape
+     * @throws IllegalStateException if the model is closed
+     */
     public Map<String, Tensor> run(Tensor batch) {
         checkOpen();
         checkInput(batch);
@@ -139,6 +187,11 @@ public final class DeepFever implements AutoCloseable {
     /**
      * Intermediate activations by tap name (stem, repeat_1, mixed_6a, repeat_2, mixed_7a, [block8],
      * reduce, dense, project), for models built from a state dict; empty for ONNX graphs.
+     *
+     * @param batch [N, 3, 140, 140]
+     * @return copies of the activations by tap name
+     * @throws IllegalArgumentException if the batch has another shape
+     * @throws IllegalStateException if the model is closed
      */
     public Map<String, Tensor> taps(Tensor batch) {
         checkOpen();
@@ -174,17 +227,45 @@ public final class DeepFever implements AutoCloseable {
         return out;
     }
 
-    /** The length of the feature vector (128 for DeepFEVER at full size), read from the graph. */
-    public int featureLength() {
-        Graph g = loaded.graph();
-        return g.inferShapes(1)[g.outputs().get("features")].dim(1);
-    }
-
+    /** The expression classes, in logit order. */
     public List<String> classes() { return classes; }
+
+    /** Names of further Linear heads found in the checkpoint (reported in {@link FaceResult#extraHeads()}). */
     public List<String> extraHeads() { return extraHeads; }
+
+    /** The graph the model runs. */
     public Graph graph() { return loaded.graph(); }
+
+    @Override
     public int threads() { return compiled.pool().threads(); }
 
+    /** {@code deepfever}. */
+    @Override
+    public String name() { return "deepfever"; }
+
+    @Override
+    public String note() { return note; }
+
+    @Override
+    public InputSpec input() { return INPUT; }
+
+    @Override
+    public OutputSpec output() {
+        Graph g = loaded.graph();
+        Shape[] shapes = g.inferShapes(1);
+        return new OutputSpec(shapes[g.outputs().get("features")].dim(1), shapes[g.outputs().get("embedding")].dim(1), classes);
+    }
+
+    @Override
+    public List<String> describe() {
+        List<String> lines = new ArrayList<>();
+        lines.add("model: DeepFEVER" + (note != null ? " (" + note + ")" : ""));
+        lines.addAll(info().lines());
+        lines.add("input: " + INPUT);
+        return lines;
+    }
+
+    /** The file, format, layout, shapes, compute and backends, as {@code fever info} shows them. */
     public ModelInfo info() {
         Graph g = loaded.graph();
         Map<String, String> inputs = new LinkedHashMap<>();

@@ -19,7 +19,7 @@ import org.deepfever.faces.image.RgbImage;
  * as one batch.
  *
  * <pre>{@code
- * try (FaceModel model = FaceModels.load("deepfever-untrained")) {
+ * try (FaceModel model = FaceModels.load("face-expression")) {
  *     for (FaceAnalyzer.Face f : new FaceAnalyzer(model).analyze(Path.of("photo.jpg"))) {
  *         System.out.println(f.box() + " " + f.result().label());
  *     }

@@ -4,6 +4,7 @@ import org.deepfever.api.InputSpec;
 import org.deepfever.faces.detect.FaceBox;
 import org.deepfever.faces.image.FaceCropper;
 import org.deepfever.faces.image.RgbImage;
+import org.deepfever.model.FaceExpressionPreprocess;
 
 /**
  * Turns a face in a decoded image into one model's input, as its {@link InputSpec} says: the crop
@@ -34,7 +35,15 @@ public final class ModelInput {
                 else crop = FaceCropper.resizeBilinear(image, spec.size(), spec.size());
                 yield normalise(bytesToFloats(crop.rgb()), spec);
             }
-            case PAD_TO_SQUARE -> throw new IllegalArgumentException("fit PAD_TO_SQUARE is not implemented yet");
+            case PAD_TO_SQUARE -> {
+                requireResize(spec, InputSpec.Resize.TF_LEGACY_BILINEAR);
+                RgbImage region = box == null ? image
+                        : FaceCropper.cropPadded(image, box.x(), box.y(), box.x() + box.size(), box.y() + box.size());
+                int side = Math.max(region.width(), region.height());
+                float[] square = FaceExpressionPreprocess.padToSquare(bytesToFloats(region.rgb()), region.width(), region.height(), side);
+                float[] resized = side == spec.size() ? square : FaceExpressionPreprocess.resizeBilinearLegacy(square, side, side, spec.size(), spec.size());
+                yield normalise(resized, spec);
+            }
         };
     }
 

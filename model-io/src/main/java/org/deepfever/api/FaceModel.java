@@ -4,8 +4,9 @@ import java.util.List;
 
 /**
  * A face model: a network that turns one prepared face crop into a feature vector, an optional
- * embedding and expression scores. DeepFEVER ({@link DeepFever}, with the user's weights) implements
- * it; {@link FaceModels#load} returns one.
+ * embedding and expression scores. DeepFEVER ({@link DeepFever}, with the user's weights) and the
+ * built-in expression model ({@link ExpressionModel}) both implement it; {@link FaceModels#load}
+ * returns either.
  *
  * <p>The model says what it takes ({@link #input()}: size, colour order, normalisation, how a
  * detected face is fitted into the crop) and what it gives ({@link #output()}), so image code can

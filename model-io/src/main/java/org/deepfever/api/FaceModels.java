@@ -3,29 +3,32 @@ package org.deepfever.api;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import org.deepfever.model.ModelLoadException;
 
 /**
  * Loads any {@link FaceModel}: a built-in one by name, or a file (DeepFEVER weights exported from
- * PyTorch).
+ * PyTorch, or a FaceExpressionNet TF.js manifest).
  *
  * <ul>
+ *   <li>{@value ExpressionModel#NAME} (the default): face-api's trained FaceExpressionNet, shipped in the jar;</li>
  *   <li>{@value #UNTRAINED_DEEPFEVER}: the full-size DeepFEVER network with seeded, untrained weights,
  *       for benchmarks and demos (its results carry a note saying so);</li>
  *   <li>a {@code .pth}/{@code .pt}, {@code .safetensors} or {@code .onnx} file: DeepFEVER ({@link DeepFever#load});</li>
+ *   <li>a {@code *.json} TF.js weights manifest: FaceExpressionNet with those weights.</li>
  * </ul>
  */
 public final class FaceModels {
     /** Name of the built-in, untrained DeepFEVER. */
     public static final String UNTRAINED_DEEPFEVER = "deepfever-untrained";
     /** The model used when none is named. */
-    public static final String DEFAULT = UNTRAINED_DEEPFEVER;
+    public static final String DEFAULT = ExpressionModel.NAME;
 
     private FaceModels() {}
 
     /** The names {@link #load(String)} accepts besides file paths. */
     public static List<String> builtInNames() {
-        return List.of(UNTRAINED_DEEPFEVER);
+        return List.of(ExpressionModel.NAME, UNTRAINED_DEEPFEVER);
     }
 
     /**
@@ -60,6 +63,7 @@ public final class FaceModels {
      * @throws IllegalArgumentException if the options name an unknown or unavailable backend
      */
     public static FaceModel load(String nameOrPath, DeepFever.Options options) {
+        if (nameOrPath.equals(ExpressionModel.NAME)) return ExpressionModel.builtIn(options);
         if (nameOrPath.equals(UNTRAINED_DEEPFEVER)) return DeepFever.untrainedDefault(options);
         Path p = Path.of(nameOrPath);
         if (!Files.exists(p)) {
@@ -69,7 +73,8 @@ public final class FaceModels {
     }
 
     /**
-     * A model file, read as DeepFEVER weights.
+     * A model file: a TF.js weights manifest ({@code .json}) is a FaceExpressionNet, anything else is
+     * read as DeepFEVER weights.
      *
      * @param path    the file
      * @param options threads and backend
@@ -78,6 +83,9 @@ public final class FaceModels {
      * @throws IllegalArgumentException if the options name an unknown or unavailable backend
      */
     public static FaceModel load(Path path, DeepFever.Options options) {
+        if (path.getFileName() != null && path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json")) {
+            return ExpressionModel.load(path, options);
+        }
         return DeepFever.load(path, options);
     }
 }

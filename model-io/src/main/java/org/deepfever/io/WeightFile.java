@@ -33,8 +33,15 @@ public final class WeightFile implements AutoCloseable {
         this.arena = arena;
     }
 
-    /** Opens a .pth (torch zip), .safetensors or .npy file, recognised by its first bytes. */
+    /**
+     * Opens a .pth (torch zip), .safetensors or .npy file, recognised by its first bytes, or a TF.js
+     * weights manifest ({@code .json}, with its shards beside it; {@link TfjsReader}).
+     *
+     * @throws ModelFormatException when the file is not one of these or is malformed
+     * @throws IOException when it cannot be read
+     */
     public static WeightFile open(Path path) throws IOException {
+        if (path.getFileName() != null && path.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".json")) return TfjsReader.read(path);
         byte[] head = new byte[8];
         int n;
         try (InputStream in = Files.newInputStream(path)) { n = in.readNBytes(head, 0, 8); }
@@ -50,7 +57,7 @@ public final class WeightFile implements AutoCloseable {
     /** The file these tensors come from. */
     public Path path() { return path; }
 
-    /** "pth", "safetensors" or "npy". */
+    /** "pth", "safetensors", "npy" or "tfjs". */
     public String format() { return format; }
 
     /** Float tensors by name, in file order (unmodifiable). */

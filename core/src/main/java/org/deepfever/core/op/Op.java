@@ -7,7 +7,7 @@ import org.deepfever.core.Shape;
  * flow through the graph. Shapes are inferred with {@link #outputShape}, which throws
  * {@link IllegalArgumentException} naming the mismatch.
  */
-public sealed interface Op permits Conv2d, BatchNorm, Relu, Sigmoid, Clip, ResidualAdd, MaxPool2d,
+public sealed interface Op permits Conv2d, DepthwiseConv2d, BatchNorm, Relu, Sigmoid, Clip, ResidualAdd, MaxPool2d,
         GlobalAvgPool, Concat, Binary, Gemm, Softmax, L2Normalize, ReduceL2, Flatten, Reshape, Transpose,
         Identity {
 

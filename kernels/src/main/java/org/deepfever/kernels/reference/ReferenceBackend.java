@@ -20,6 +20,7 @@ public final class ReferenceBackend implements Backend {
     public Kernel prepare(Op op) {
         return switch (op) {
             case Conv2d c -> conv(c);
+            case DepthwiseConv2d d -> DepthwiseReference.of(d);
             case BatchNorm b -> batchNorm(b);
             case Relu r -> unary(x -> x < 0f ? 0f : x); // NaN stays NaN, as in PyTorch
             case Sigmoid s -> unary(x -> (float) (1.0 / (1.0 + Math.exp(-(double) x))));

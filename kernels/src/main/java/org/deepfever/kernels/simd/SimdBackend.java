@@ -40,6 +40,7 @@ public final class SimdBackend implements Backend {
     public boolean supports(Op op) {
         return switch (op) {
             case Conv2d c -> c.groups() == 1;
+            case DepthwiseConv2d d -> true;
             case MaxPool2d m -> true;
             case GlobalAvgPool g -> true;
             case Concat c -> c.axis() == 1;
@@ -60,6 +61,7 @@ public final class SimdBackend implements Backend {
         if (!supports(op)) throw new IllegalArgumentException("simd backend does not support " + op.kind());
         return switch (op) {
             case Conv2d c -> WinogradConv.suits(c) ? new WinogradConv(c) : new ConvKernel(c);
+            case DepthwiseConv2d d -> new DepthwiseConvKernel(d);
             case MaxPool2d m -> SimdKernels.maxPool(m);
             case GlobalAvgPool g -> SimdKernels.globalAvgPool();
             case Concat c -> SimdKernels.concat1();
@@ -78,7 +80,7 @@ public final class SimdBackend implements Backend {
     /** Runs the kernel classes' initialisers, which build their vector constants (the Vector API's own start-up with them). */
     @Override
     public void preload() {
-        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, ConvKernel.class, WinogradConv.class, MaxPoolChannelsLast.class, ChannelsLastOps.class}) {
+        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, ConvKernel.class, WinogradConv.class, MaxPoolChannelsLast.class, ChannelsLastOps.class, DepthwiseConvKernel.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {

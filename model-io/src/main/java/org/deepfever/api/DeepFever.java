@@ -11,9 +11,12 @@ import org.deepfever.core.Shape;
 import org.deepfever.core.Tensor;
 import org.deepfever.core.backend.Backend;
 import org.deepfever.core.backend.Backends;
+import org.deepfever.core.backend.Device;
+import org.deepfever.core.backend.Devices;
 import org.deepfever.core.backend.ThreadPool;
 import org.deepfever.core.exec.CompiledGraph;
 import org.deepfever.core.exec.ExecutionPlan;
+import org.deepfever.core.exec.GraphExecutor;
 import org.deepfever.core.graph.Graph;
 import org.deepfever.core.graph.Node;
 
@@ -37,35 +40,44 @@ public final class DeepFever implements AutoCloseable {
             List.of("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger", "contempt");
 
     private final ModelFiles.Loaded loaded;
-    private final CompiledGraph compiled;
+    private final GraphExecutor executor;
+    private final CompiledGraph compiled; // the CPU's executor; null on an accelerator
+    private final int threads;
     private final List<String> classes;
     private final List<String> extraHeads;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    /** Load options: worker threads (default: all cores) and a backend name (default: the best available). */
-    public record Options(int threads, String backend) {
-        public static Options defaults() { return new Options(ThreadPool.defaultThreads(), null); }
-        public Options withThreads(int t) { return new Options(t, backend); }
-        public Options withBackend(String b) { return new Options(threads, b); }
+    /**
+     * Load options: worker threads (default: all cores), a CPU backend name (default: the best
+     * available) and the device the network runs on: {@code null} or "cpu" (default) for the CPU,
+     * "cuda" for an NVIDIA GPU (needs the fever-cuda jar and the CUDA, cuBLAS and cuDNN libraries;
+     * the CPU backend is then used only for any small tail of ops the GPU leaves to the host).
+     */
+    public record Options(int threads, String backend, String device) {
+        /** CPU options: {@code threads} workers, backend {@code backend} (null: the best available). */
+        public Options(int threads, String backend) { this(threads, backend, null); }
+        public static Options defaults() { return new Options(ThreadPool.defaultThreads(), null, null); }
+        public Options withThreads(int t) { return new Options(t, backend, device); }
+        public Options withBackend(String b) { return new Options(threads, b, device); }
+        /** These options on device {@code d} ("cpu", "cuda"; null means the CPU). */
+        public Options withDevice(String d) { return new Options(threads, backend, d); }
     }
 
-    private DeepFever(ModelFiles.Loaded loaded, Options options) {
-        this(loaded, options, BackendPreload.now(options.backend()));
-    }
-
-    private DeepFever(ModelFiles.Loaded loaded, Options options, BackendPreload backend) {
+    /** Runs on the CPU with {@code backend} or, when it is null, on {@code device}. */
+    private DeepFever(ModelFiles.Loaded loaded, Options options, BackendPreload backend, Device device) {
         this.loaded = loaded;
-        Backend preferred;
+        this.threads = options.threads();
         try {
-            preferred = backend.get();
+            if (backend == null) {
+                this.compiled = null;
+                this.executor = device.compile(loaded.graph(), options.threads());
+            } else {
+                Backend preferred = backend.get();
+                Backend fallback = preferred.name().equals(Backends.REFERENCE) ? null : Backends.reference();
+                this.compiled = new CompiledGraph(loaded.graph(), preferred, fallback, new ThreadPool(options.threads()), true);
+                this.executor = compiled;
+            }
         } catch (RuntimeException | Error e) {
-            loaded.close();
-            throw e;
-        }
-        Backend fallback = preferred.name().equals(Backends.REFERENCE) ? null : Backends.reference();
-        try {
-            this.compiled = new CompiledGraph(loaded.graph(), preferred, fallback, new ThreadPool(options.threads()), true);
-        } catch (RuntimeException e) {
             loaded.close();
             throw e;
         }
@@ -80,11 +92,22 @@ public final class DeepFever implements AutoCloseable {
 
     public static DeepFever load(Path path) { return load(path, Options.defaults()); }
 
-    /** Loads a model file; the format is taken from the file's contents (and its extension as a hint). */
+    /**
+     * Loads a model file; the format is taken from the file's contents (and its extension as a hint).
+     * An accelerator device is checked before the file is read, so that a missing GPU or library is
+     * reported at once.
+     *
+     * @throws IllegalArgumentException when no device of the requested name is on the class path
+     * @throws IllegalStateException when the requested device cannot run here (the message names what is missing)
+     */
     public static DeepFever load(Path path, Options options) {
+        if (!Devices.isCpu(options.device())) {
+            Device device = Devices.byName(options.device()); // fails fast, before the read
+            return new DeepFever(ModelFiles.load(path), options, null, device);
+        }
         // the backend is chosen and its classes initialised on another thread while the file is read
         BackendPreload backend = BackendPreload.start(options.backend());
-        return new DeepFever(ModelFiles.load(path), options, backend);
+        return new DeepFever(ModelFiles.load(path), options, backend, null);
     }
 
     /**
@@ -92,7 +115,11 @@ public final class DeepFever implements AutoCloseable {
      * trying the engine and measuring it without a model file.
      */
     public static DeepFever untrainedDefault(Options options) {
-        return new DeepFever(ModelFiles.untrainedDefault(), options);
+        if (!Devices.isCpu(options.device())) {
+            Device device = Devices.byName(options.device());
+            return new DeepFever(ModelFiles.untrainedDefault(), options, null, device);
+        }
+        return new DeepFever(ModelFiles.untrainedDefault(), options, BackendPreload.now(options.backend()), null);
     }
 
     /** Runs a batch [N,3,140,140] and returns one result per face. */
@@ -133,16 +160,19 @@ public final class DeepFever implements AutoCloseable {
     public Map<String, Tensor> run(Tensor batch) {
         checkOpen();
         checkInput(batch);
-        return compiled.run(Map.of(inputName(), batch));
+        return executor.run(Map.of(inputName(), batch));
     }
 
     /**
      * Intermediate activations by tap name (stem, repeat_1, mixed_6a, repeat_2, mixed_7a, [block8],
      * reduce, dense, project), for models built from a state dict; empty for ONNX graphs.
+     *
+     * @throws UnsupportedOperationException on an accelerator device (taps are a CPU debugging aid)
      */
     public Map<String, Tensor> taps(Tensor batch) {
         checkOpen();
         checkInput(batch);
+        if (compiled == null) throw new UnsupportedOperationException("taps are computed on the cpu device only; load the model without a device to get them");
         Map<String, String> byNode = new TreeMap<>();
         loaded.tapNodes().forEach((tap, node) -> byNode.put(node, tap));
         Map<String, Tensor> taps = new LinkedHashMap<>();
@@ -177,7 +207,8 @@ public final class DeepFever implements AutoCloseable {
     public List<String> classes() { return classes; }
     public List<String> extraHeads() { return extraHeads; }
     public Graph graph() { return loaded.graph(); }
-    public int threads() { return compiled.pool().threads(); }
+    /** CPU worker threads (on an accelerator: the threads it may use for host work). */
+    public int threads() { return compiled != null ? compiled.pool().threads() : threads; }
 
     public ModelInfo info() {
         Graph g = loaded.graph();
@@ -187,15 +218,15 @@ public final class DeepFever implements AutoCloseable {
         Map<String, String> outputs = new LinkedHashMap<>();
         g.outputs().forEach((k, v) -> outputs.put(k, shapes[v].withDim(0, -1).toString().replace("-1", "N")));
         Map<String, Long> counts = new TreeMap<>();
-        compiled.backendByNode().values().forEach(b -> counts.merge(b, 1L, Long::sum));
+        executor.backendByNode().values().forEach(b -> counts.merge(b, 1L, Long::sum));
         return new ModelInfo(loaded.path().toString(), loaded.format(), loaded.parameters(), loaded.layout(), inputs, outputs,
-                2.0 * g.macsPerItem() / 1e9, compiled.plan(1).peakActivationBytes(), g.nodes().size(), counts);
+                2.0 * g.macsPerItem() / 1e9, executor.peakActivationBytes(1), g.nodes().size(), counts);
     }
 
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
-        compiled.close();
+        executor.close();
         loaded.close();
     }
 }

@@ -22,6 +22,7 @@ import picocli.CommandLine;
  */
 class DeviceOptionTest {
     @TempDir Path empty;
+    @TempDir Path images;
     private String saved;
 
     @BeforeEach
@@ -36,9 +37,17 @@ class DeviceOptionTest {
         else System.setProperty("fever.cuda.path", saved);
     }
 
+    /** A grey 140x140 crop: a real image, so that only the device can fail. */
+    private Path face() throws java.io.IOException {
+        Path p = images.resolve("face.png");
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(140, 140, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        javax.imageio.ImageIO.write(img, "png", p.toFile());
+        return p;
+    }
+
     @Test
-    void extractOnCudaWithoutItsLibrariesExitsTwoNamingWhatIsMissing() {
-        Path face = Path.of(System.getProperty("fever.fixtures", "../../shared/fixtures"), "deepfever-mini", "faces", "00.png");
+    void extractOnCudaWithoutItsLibrariesExitsTwoNamingWhatIsMissing() throws Exception {
+        Path face = face();
         CommandLine cl = FeverCommand.commandLine();
         StringWriter err = new StringWriter();
         cl.setErr(new PrintWriter(err, true));
@@ -50,11 +59,11 @@ class DeviceOptionTest {
     }
 
     @Test
-    void unknownDeviceExitsTwo() {
+    void unknownDeviceExitsTwo() throws Exception {
         CommandLine cl = FeverCommand.commandLine();
         StringWriter err = new StringWriter();
         cl.setErr(new PrintWriter(err, true));
-        Path face = Path.of(System.getProperty("fever.fixtures", "../../shared/fixtures"), "deepfever-mini", "faces", "00.png");
+        Path face = face();
         assertEquals(FeverCommand.EXIT_USAGE, cl.execute("extract", "--device", "tpu", face.toString()));
         assertTrue(err.toString().contains("no device named 'tpu'; found [cpu, cuda]"), err.toString());
     }

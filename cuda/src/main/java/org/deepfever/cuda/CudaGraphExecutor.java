@@ -124,8 +124,14 @@ final class CudaGraphExecutor implements GraphExecutor {
             CudaPlan p = plan(BatchBuckets.bucket(n));
             Step.Exec e = new Step.Exec(ctx, arena.address(), workspace.bytes() == 0 ? 0 : workspace.address(), workspace.bytes(),
                     staging.bytes() == 0 ? 0 : staging.address());
-            Map<Integer, Tensor> back = p.run(inputs, n, e);
-            Map<String, Tensor> hostOut = tail == null ? Map.of() : tail.run(back, inputs, graph);
+            Map<Integer, Tensor> back;
+            try {
+                back = p.run(inputs, n, e);
+            } catch (RuntimeException failure) {
+                drain(failure);
+                throw failure;
+            }
+            Map<String, Tensor> hostOut = tail == null ? Map.of() : tail.run(back, inputs);
             Map<String, Tensor> out = new LinkedHashMap<>();
             for (var o : graph.outputs().entrySet()) {
                 Tensor t = back.get(o.getValue());
@@ -136,6 +142,15 @@ final class CudaGraphExecutor implements GraphExecutor {
             return out;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Waits for work queued before a failed call, so that the next run starts on an idle stream. */
+    private void drain(RuntimeException failure) {
+        try {
+            ctx.synchronize();
+        } catch (RuntimeException e) {
+            failure.addSuppressed(e);
         }
     }
 

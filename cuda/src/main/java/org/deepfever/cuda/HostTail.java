@@ -64,7 +64,7 @@ final class HostTail implements AutoCloseable {
      * Runs the tail on the copied-back values ({@code fromDevice}, by value id) and the graph inputs.
      * Returns the graph outputs it makes, by output name.
      */
-    Map<String, Tensor> run(Map<Integer, Tensor> fromDevice, Map<String, Tensor> graphInputs, Graph graph) {
+    Map<String, Tensor> run(Map<Integer, Tensor> fromDevice, Map<String, Tensor> graphInputs) {
         Map<String, Tensor> in = new LinkedHashMap<>();
         for (var e : inputValue.entrySet()) {
             Tensor t = fromDevice.get(e.getValue());

@@ -45,6 +45,7 @@ class CudaGoldenGpuTest {
     void outputsMatchPyTorch(String set, String format) throws Exception {
         Gpu.libraries();
         Path dir = set(set);
+        assumeTrue(Files.isRegularFile(dir.resolve(format)), set + " has no " + format);
         Tensor input = Npy.read(dir.resolve("input.npy"));
         try (DeepFever model = DeepFever.load(dir.resolve(format), DeepFever.Options.defaults().withDevice("cuda"))) {
             Map<String, Tensor> all = model.run(input);

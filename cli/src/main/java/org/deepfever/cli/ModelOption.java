@@ -19,6 +19,10 @@ final class ModelOption {
     @Option(names = "--backend", paramLabel = "NAME", description = "Force a backend: simd or reference (default: best available).")
     String backend;
 
+    @Option(names = "--device", paramLabel = "DEVICE", description = "Where the network runs: cpu (default) or cuda (an NVIDIA GPU "
+            + "through CUDA, cuBLAS and cuDNN; see fever info --devices).")
+    String device;
+
     DeepFever.Options options() {
         DeepFever.Options o = DeepFever.Options.defaults();
         if (threads != null) {
@@ -26,6 +30,7 @@ final class ModelOption {
             o = o.withThreads(threads);
         }
         if (backend != null) o = o.withBackend(backend);
+        if (device != null) o = o.withDevice(device);
         return o;
     }
 

@@ -11,9 +11,12 @@ import org.deepfever.core.Shape;
 import org.deepfever.core.Tensor;
 import org.deepfever.core.backend.Backend;
 import org.deepfever.core.backend.Backends;
+import org.deepfever.core.backend.Device;
+import org.deepfever.core.backend.Devices;
 import org.deepfever.core.backend.ThreadPool;
 import org.deepfever.core.exec.CompiledGraph;
 import org.deepfever.core.exec.ExecutionPlan;
+import org.deepfever.core.exec.GraphExecutor;
 import org.deepfever.core.graph.Graph;
 import org.deepfever.core.graph.Node;
 
@@ -35,7 +38,7 @@ public final class DeepFever implements FaceModel {
     /** Side of the square input crop. */
     public static final int SIZE = 140;
     /** The caveat carried by every result of the seeded default weights. */
-    public static final String UNTRAINED_NOTE = "untrained seeded weights: not a real expression model; pass --model FILE";
+    public static final String UNTRAINED_NOTE = "untrained seeded weights: its numbers mean nothing; pass --model FILE with your DeepFEVER weights";
     /** What DeepFEVER takes: a 140x140 RGB crop of the face box grown 1.4 times, Pillow bilinear, (pixel - 127.5) / 128. */
     public static final InputSpec INPUT = new InputSpec(SIZE, InputSpec.ColorOrder.RGB, InputSpec.Fit.MARGIN_SQUARE, 1.4,
             InputSpec.Resize.PIL_BILINEAR, new float[] {127.5f, 127.5f, 127.5f}, new float[] {128f, 128f, 128f});
@@ -44,7 +47,9 @@ public final class DeepFever implements FaceModel {
             List.of("neutral", "happy", "sad", "surprise", "fear", "disgust", "anger", "contempt");
 
     private final ModelFiles.Loaded loaded;
-    private final CompiledGraph compiled;
+    private final GraphExecutor executor;
+    private final CompiledGraph compiled; // the CPU's executor; null on an accelerator
+    private final int threads;
     private final List<String> classes;
     private final List<String> extraHeads;
     private final String note;
@@ -54,37 +59,49 @@ public final class DeepFever implements FaceModel {
      * Load options for any {@link FaceModel}.
      *
      * @param threads worker threads (default: all cores)
-     * @param backend a backend name ({@code simd}, {@code reference}), or null for the best available
+     * @param backend a CPU backend name ({@code simd}, {@code reference}), or null for the best available
+     * @param device  where DeepFEVER runs: null or "cpu" (default) for the CPU, "cuda" for an NVIDIA GPU
+     *                (needs the fever-cuda jar and the CUDA, cuBLAS and cuDNN libraries; the CPU backend
+     *                then runs only the small tail of ops the GPU leaves to the host)
      */
-    public record Options(int threads, String backend) {
-        /** All cores, the best available backend. */
-        public static Options defaults() { return new Options(ThreadPool.defaultThreads(), null); }
+    public record Options(int threads, String backend, String device) {
+        /**
+         * CPU options.
+         *
+         * @param threads worker threads
+         * @param backend a backend name, or null for the best available
+         */
+        public Options(int threads, String backend) { this(threads, backend, null); }
+
+        /** All cores, the best available backend, the CPU. */
+        public static Options defaults() { return new Options(ThreadPool.defaultThreads(), null, null); }
 
         /** These options with {@code t} worker threads. */
-        public Options withThreads(int t) { return new Options(t, backend); }
+        public Options withThreads(int t) { return new Options(t, backend, device); }
 
         /** These options with backend {@code b} forced (null: the best available). */
-        public Options withBackend(String b) { return new Options(threads, b); }
+        public Options withBackend(String b) { return new Options(threads, b, device); }
+
+        /** These options on device {@code d} ("cpu", "cuda"; null means the CPU). */
+        public Options withDevice(String d) { return new Options(threads, backend, d); }
     }
 
-    private DeepFever(ModelFiles.Loaded loaded, Options options, String note) {
-        this(loaded, options, BackendPreload.now(options.backend()), note);
-    }
-
-    private DeepFever(ModelFiles.Loaded loaded, Options options, BackendPreload backend, String note) {
+    /** Runs on the CPU with {@code backend} or, when it is null, on {@code device}. */
+    private DeepFever(ModelFiles.Loaded loaded, Options options, BackendPreload backend, Device device, String note) {
         this.loaded = loaded;
         this.note = note;
-        Backend preferred;
+        this.threads = options.threads();
         try {
-            preferred = backend.get();
+            if (backend == null) {
+                this.compiled = null;
+                this.executor = device.compile(loaded.graph(), options.threads());
+            } else {
+                Backend preferred = backend.get();
+                Backend fallback = preferred.name().equals(Backends.REFERENCE) ? null : Backends.reference();
+                this.compiled = new CompiledGraph(loaded.graph(), preferred, fallback, new ThreadPool(options.threads()), true);
+                this.executor = compiled;
+            }
         } catch (RuntimeException | Error e) {
-            loaded.close();
-            throw e;
-        }
-        Backend fallback = preferred.name().equals(Backends.REFERENCE) ? null : Backends.reference();
-        try {
-            this.compiled = new CompiledGraph(loaded.graph(), preferred, fallback, new ThreadPool(options.threads()), true);
-        } catch (RuntimeException e) {
             loaded.close();
             throw e;
         }
@@ -109,17 +126,25 @@ public final class DeepFever implements FaceModel {
 
     /**
      * Loads a model file; the format is taken from the file's contents (and its extension as a hint).
+     * An accelerator device is checked before the file is read, so that a missing GPU or library is
+     * reported at once.
      *
      * @param path    the model file
-     * @param options threads and backend
+     * @param options threads, backend and device
      * @return the loaded model
      * @throws ModelLoadException if the file is missing, unreadable, malformed or not a DeepFEVER layout
-     * @throws IllegalArgumentException if the options name an unknown or unavailable backend
+     * @throws IllegalArgumentException if the options name an unknown or unavailable backend, or a device
+     *         that is not on the class path
+     * @throws IllegalStateException when the requested device cannot run here (the message names what is missing)
      */
     public static DeepFever load(Path path, Options options) {
+        if (!Devices.isCpu(options.device())) {
+            Device device = Devices.byName(options.device()); // fails fast, before the read
+            return new DeepFever(ModelFiles.load(path), options, null, device, null);
+        }
         // the backend is chosen and its classes initialised on another thread while the file is read
         BackendPreload backend = BackendPreload.start(options.backend());
-        return new DeepFever(ModelFiles.load(path), options, backend, null);
+        return new DeepFever(ModelFiles.load(path), options, backend, null, null);
     }
 
     /**
@@ -131,7 +156,11 @@ public final class DeepFever implements FaceModel {
      * @throws IllegalArgumentException if the options name an unknown or unavailable backend
      */
     public static DeepFever untrainedDefault(Options options) {
-        return new DeepFever(ModelFiles.untrainedDefault(), options, UNTRAINED_NOTE);
+        if (!Devices.isCpu(options.device())) {
+            Device device = Devices.byName(options.device());
+            return new DeepFever(ModelFiles.untrainedDefault(), options, null, device, UNTRAINED_NOTE);
+        }
+        return new DeepFever(ModelFiles.untrainedDefault(), options, BackendPreload.now(options.backend()), null, UNTRAINED_NOTE);
     }
 
     /**
@@ -181,7 +210,7 @@ public final class DeepFever implements FaceModel {
     public Map<String, Tensor> run(Tensor batch) {
         checkOpen();
         checkInput(batch);
-        return compiled.run(Map.of(inputName(), batch));
+        return executor.run(Map.of(inputName(), batch));
     }
 
     /**
@@ -192,10 +221,12 @@ public final class DeepFever implements FaceModel {
      * @return copies of the activations by tap name
      * @throws IllegalArgumentException if the batch has another shape
      * @throws IllegalStateException if the model is closed
+     * @throws UnsupportedOperationException on an accelerator device (taps are a CPU debugging aid)
      */
     public Map<String, Tensor> taps(Tensor batch) {
         checkOpen();
         checkInput(batch);
+        if (compiled == null) throw new UnsupportedOperationException("taps are computed on the cpu device only; load the model without a device to get them");
         Map<String, String> byNode = new TreeMap<>();
         loaded.tapNodes().forEach((tap, node) -> byNode.put(node, tap));
         Map<String, Tensor> taps = new LinkedHashMap<>();
@@ -236,8 +267,9 @@ public final class DeepFever implements FaceModel {
     /** The graph the model runs. */
     public Graph graph() { return loaded.graph(); }
 
+    /** CPU worker threads (on an accelerator: the threads it may use for host work). */
     @Override
-    public int threads() { return compiled.pool().threads(); }
+    public int threads() { return compiled != null ? compiled.pool().threads() : threads; }
 
     /** {@code deepfever}. */
     @Override
@@ -274,15 +306,15 @@ public final class DeepFever implements FaceModel {
         Map<String, String> outputs = new LinkedHashMap<>();
         g.outputs().forEach((k, v) -> outputs.put(k, shapes[v].withDim(0, -1).toString().replace("-1", "N")));
         Map<String, Long> counts = new TreeMap<>();
-        compiled.backendByNode().values().forEach(b -> counts.merge(b, 1L, Long::sum));
+        executor.backendByNode().values().forEach(b -> counts.merge(b, 1L, Long::sum));
         return new ModelInfo(loaded.path().toString(), loaded.format(), loaded.parameters(), loaded.layout(), inputs, outputs,
-                2.0 * g.macsPerItem() / 1e9, compiled.plan(1).peakActivationBytes(), g.nodes().size(), counts);
+                2.0 * g.macsPerItem() / 1e9, executor.peakActivationBytes(1), g.nodes().size(), counts);
     }
 
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) return;
-        compiled.close();
+        executor.close();
         loaded.close();
     }
 }

@@ -39,13 +39,15 @@ public final class ExpressionModel implements FaceModel {
     /**
      * The built-in model.
      *
-     * @param options threads (the backend is the best available)
+     * @param options threads and device (the CPU backend is the best available)
      * @return the model
      * @throws ModelLoadException if the built-in files are missing or damaged
+     * @throws IllegalArgumentException if the device named is not on the class path
+     * @throws IllegalStateException if the device cannot run here (the message names what is missing)
      */
     public static ExpressionModel builtIn(DeepFever.Options options) {
         try {
-            return new ExpressionModel(FaceExpressionNet.load(options.threads()));
+            return new ExpressionModel(FaceExpressionNet.load(options.threads(), options.device()));
         } catch (IOException e) {
             throw new ModelLoadException(e.getMessage(), e);
         }
@@ -61,7 +63,7 @@ public final class ExpressionModel implements FaceModel {
      */
     public static ExpressionModel load(Path manifest, DeepFever.Options options) {
         try {
-            return new ExpressionModel(FaceExpressionNet.load(manifest, options.threads()));
+            return new ExpressionModel(FaceExpressionNet.load(manifest, options.threads(), options.device()));
         } catch (IOException e) {
             throw new ModelLoadException(e.getMessage(), e);
         }

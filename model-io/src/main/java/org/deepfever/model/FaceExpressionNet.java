@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.Map;
 import org.deepfever.core.Tensor;
 import org.deepfever.core.backend.ThreadPool;
+import org.deepfever.core.backend.Devices;
 import org.deepfever.core.exec.CompiledGraph;
+import org.deepfever.core.exec.GraphExecutor;
 import org.deepfever.core.graph.Graph;
 import org.deepfever.io.ModelFormatException;
 import org.deepfever.io.TfjsReader;
@@ -44,12 +46,16 @@ public final class FaceExpressionNet implements AutoCloseable {
 
     private final String source;
     private final Graph graph;
-    private final CompiledGraph compiled;
+    private final GraphExecutor executor;
+    private final int threads;
 
-    private FaceExpressionNet(String source, Graph graph, int threads) {
+    /** {@code device} null or "cpu": the CPU's per-op kernels; otherwise that accelerator runs the graph. */
+    private FaceExpressionNet(String source, Graph graph, int threads, String device) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.source = source;
         this.graph = graph;
-        this.compiled = CompiledGraph.compile(graph, threads);
+        this.threads = threads;
+        this.executor = Devices.isCpu(device) ? CompiledGraph.compile(graph, threads) : Devices.byName(device).compile(graph, threads);
     }
 
     /**
@@ -68,9 +74,22 @@ public final class FaceExpressionNet implements AutoCloseable {
      * @throws IOException when they cannot be read
      */
     public static FaceExpressionNet load(int threads) throws IOException {
-        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        return load(threads, null);
+    }
+
+    /**
+     * The built-in model on {@code threads} threads, on a device.
+     *
+     * @param device null or "cpu" for the CPU, or an accelerator's name ("cuda")
+     * @throws IllegalArgumentException when {@code threads} is below 1 or no such device is on the class path
+     * @throws IllegalStateException when the device cannot run here (the message names what is missing)
+     * @throws ModelFormatException when the model files in the jar are not the ones it was built with
+     * @throws IOException when they cannot be read
+     */
+    public static FaceExpressionNet load(int threads, String device) throws IOException {
+        if (!Devices.isCpu(device)) Devices.byName(device); // a missing device is reported before any work
         try (WeightFile w = builtInWeights()) {
-            return new FaceExpressionNet("built-in face-api 1.7.15 face_expression_model", FaceExpressionGraphBuilder.build(MANIFEST, w.tensors()), threads);
+            return new FaceExpressionNet("built-in face-api 1.7.15 face_expression_model", FaceExpressionGraphBuilder.build(MANIFEST, w.tensors()), threads, device);
         }
     }
 
@@ -83,9 +102,23 @@ public final class FaceExpressionNet implements AutoCloseable {
      * @throws IOException when they cannot be read
      */
     public static FaceExpressionNet load(Path manifest, int threads) throws IOException {
-        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        return load(manifest, threads, null);
+    }
+
+    /**
+     * A FaceExpressionNet from a TF.js weights manifest, on a device.
+     *
+     * @param device null or "cpu" for the CPU, or an accelerator's name ("cuda")
+     * @throws IllegalArgumentException when {@code threads} is below 1 or no such device is on the class path
+     * @throws IllegalStateException when the device cannot run here (the message names what is missing)
+     * @throws ModelFormatException when the files are malformed
+     * @throws ModelLoadException when a tensor is missing, misshapen or not part of the network
+     * @throws IOException when they cannot be read
+     */
+    public static FaceExpressionNet load(Path manifest, int threads, String device) throws IOException {
+        if (!Devices.isCpu(device)) Devices.byName(device);
         try (WeightFile w = TfjsReader.read(manifest)) {
-            return new FaceExpressionNet(manifest.toString(), FaceExpressionGraphBuilder.build(manifest.getFileName().toString(), w.tensors()), threads);
+            return new FaceExpressionNet(manifest.toString(), FaceExpressionGraphBuilder.build(manifest.getFileName().toString(), w.tensors()), threads, device);
         }
     }
 
@@ -166,7 +199,7 @@ public final class FaceExpressionNet implements AutoCloseable {
         if (input.rank() != 4 || input.dim(0) < 1 || input.dim(1) != 3 || input.dim(2) != INPUT_SIZE || input.dim(3) != INPUT_SIZE) {
             throw new IllegalArgumentException("FaceExpressionNet input must be [N, 3, " + INPUT_SIZE + ", " + INPUT_SIZE + "] with N >= 1, got " + input.shape());
         }
-        Map<String, Tensor> out = compiled.run(Map.of("input", input));
+        Map<String, Tensor> out = executor.run(Map.of("input", input));
         return new Output(out.get("probabilities"), out.get("logits"), out.get("features"));
     }
 
@@ -198,11 +231,11 @@ public final class FaceExpressionNet implements AutoCloseable {
     public long macsPerFace() { return graph.macsPerItem(); }
 
     /** Which backend runs each node, by node name. */
-    public Map<String, String> backendByNode() { return compiled.backendByNode(); }
+    public Map<String, String> backendByNode() { return executor.backendByNode(); }
 
     /** Stops the worker threads; the model must not be used afterwards. */
     /** Worker threads, the caller included. */
-    public int threads() { return compiled.pool().threads(); }
+    public int threads() { return threads; }
 
-    @Override public void close() { compiled.close(); }
+    @Override public void close() { executor.close(); }
 }

@@ -27,7 +27,7 @@ import org.deepfever.core.op.Op;
  * <p>Thread-safe: concurrent {@link #run} calls each take their own {@link ExecutionPlan} (activation
  * arena) from a pool keyed by batch size, so steady-state runs allocate no activation memory.
  */
-public final class CompiledGraph implements AutoCloseable {
+public final class CompiledGraph implements GraphExecutor {
     private final Graph graph;
     private final Kernel[] kernels;
     private final Backend[] chosen;
@@ -137,6 +137,7 @@ public final class CompiledGraph implements AutoCloseable {
     Kernel kernel(int node) { return kernels[node]; }
 
     /** Which backend runs each node, by node name. */
+    @Override
     public Map<String, String> backendByNode() {
         Map<String, String> m = new LinkedHashMap<>();
         for (int i = 0; i < kernels.length; i++) m.put(graph.nodes().get(i).name(), chosen[i].name());
@@ -146,10 +147,15 @@ public final class CompiledGraph implements AutoCloseable {
     /** A fresh plan for {@code batch}: shapes, buffer placement and peak activation memory. */
     public ExecutionPlan plan(int batch) { return new ExecutionPlan(this, batch); }
 
+    /** The heap activation arena of a plan for {@code batch} ({@link ExecutionPlan#peakActivationBytes}). */
+    @Override
+    public long peakActivationBytes(int batch) { return plan(batch).peakActivationBytes(); }
+
     /**
      * Runs the graph. Inputs by name (heap or mapped, any layout; the batch is taken from the first
      * input); outputs by name, as fresh contiguous tensors owned by the caller.
      */
+    @Override
     public Map<String, Tensor> run(Map<String, Tensor> inputs) {
         Tensor first = inputs.get(graph.inputs().keySet().iterator().next());
         if (first == null) throw new IllegalArgumentException("missing input '" + graph.inputs().keySet().iterator().next() + "'");

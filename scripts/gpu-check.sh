@@ -18,14 +18,17 @@ prepare() {
   . scripts/java25.sh
   local java_home fixtures
   java_home=$(find_java25)
-  fixtures=${FEVER_FIXTURES:-../shared/fixtures}
+  fixtures=${FEVER_FIXTURES:-src-test/golden}
   rm -rf "$g" && mkdir -p "$g/lib" "$g/fixtures"
   mvn -q -B -ntp -Dmaven.test.skip=true -pl cli -am package
   mvn -q -B -ntp -DskipTests -pl cuda -am test-compile
   cp cli/target/fever.jar "$g/lib/"
   cp -r cuda/target/test-classes "$g/test-classes"
   mvn -q -B -ntp dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:$junit -DoutputDirectory="$g/lib"
-  cp "$fixtures/deepfever_ref.py" "$fixtures/make_fixtures.py" "$g/fixtures/"
+  # the reference scripts and the images they crop, at their repository paths (faces.py finds them so)
+  mkdir -p "$g/src-test/reference" "$g/faces/src/test/resources"
+  cp src-test/reference/*.py "$g/src-test/reference/"
+  cp -r faces/src/test/resources/images "$g/faces/src/test/resources/"
   for set in deepfever-mini deepfever-mini-fullbackbone; do
     mkdir -p "$g/fixtures/$set"
     cp "$fixtures/$set"/{model.pth,model.onnx,input.npy,features.npy,embedding.npy,logits.npy,manifest.json} "$g/fixtures/$set/"
@@ -51,7 +54,7 @@ run() {
   local cp="$g/lib/fever.jar:$g/test-classes"
   echo "== fever info --devices"; "$java" "${flags[@]}" -jar "$g/lib/fever.jar" info --devices || true
   echo "== full-size golden set from PyTorch (seed 1234, no ONNX: this torch's exporter differs)"
-  python3 "$g/fixtures/make_fixtures.py" "$g/full" --seed 1234 --faces astronaut,lfw0,lfw1,lfw2,lfw3,lfw4 --no-onnx >/dev/null \
+  python3 "$g/src-test/reference/make_goldens.py" "$g/full" --preset full --no-onnx >/dev/null \
     || echo "could not make the full-size set; its golden test will be skipped"
   echo "== cuda tests"
   "$java" "${flags[@]}" -Dfever.fixtures="$g/fixtures" -Dfever.fixtures.full="$g/full" -jar "$g/lib/junit-platform-console-standalone-$junit.jar" \

@@ -14,14 +14,14 @@ public class MakeCrops {
         {"astronaut-crop", "../../../samples/astronaut-crop.png", 0, 0, 140, 140},
         {"messi-crop", "../../../samples/messi-crop.png", 0, 0, 140, 140},
         // exactly 112x112: no resize at all
-        {"astronaut-112", "../../../cli/src/test/resources/images/astronaut.png", 170, 60, 112, 112},
+        {"astronaut-112", "../../../faces/src/test/resources/images/astronaut.png", 170, 60, 112, 112},
         // taller than wide, odd difference (19): padded 9 left, 10 right, then resized 190 -> 112
-        {"astronaut-tall", "../../../cli/src/test/resources/images/astronaut.png", 140, 30, 171, 190},
+        {"astronaut-tall", "../../../faces/src/test/resources/images/astronaut.png", 140, 30, 171, 190},
         // wider than tall (90): padded 45 above and below, then resized 240 -> 112
-        {"astronaut-wide", "../../../cli/src/test/resources/images/astronaut.png", 120, 50, 240, 150},
+        {"astronaut-wide", "../../../faces/src/test/resources/images/astronaut.png", 120, 50, 240, 150},
         // small and not square (13): padded, then enlarged 77 -> 112
-        {"two-faces-left", "../../../cli/src/test/resources/images/two_faces.png", 42, 58, 64, 77},
-        {"two-faces-right", "../../../cli/src/test/resources/images/two_faces.png", 265, 40, 110, 130},
+        {"two-faces-left", "../../../faces/src/test/resources/images/two_faces.png", 42, 58, 64, 77},
+        {"two-faces-right", "../../../faces/src/test/resources/images/two_faces.png", 265, 40, 110, 130},
         // a small face in a photo (JPEG source): 72x66, enlarged
         {"messi5-face", "../../../samples/messi5.jpg", 200, 58, 72, 66},
     };

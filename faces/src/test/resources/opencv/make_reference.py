@@ -8,8 +8,8 @@ import cv2, numpy as np
 from PIL import Image
 
 cascade = cv2.CascadeClassifier("../../main/resources/org/deepfever/faces/detect/lbpcascade_frontalface.xml")
-images = {"messi5.jpg": "/work/shared/fixtures/images/messi5.jpg",   # also fixtures/images in the repo's shared dir
-          "astronaut.png": "images/astronaut.png", "two_faces.png": "images/two_faces.png"}
+images = {"messi5.jpg": "images/messi5.jpg", "astronaut.png": "images/astronaut.png",
+          "two_faces.png": "images/two_faces.png", "chelsea.png": "images/chelsea.png"}  # chelsea: no face
 for name, path in images.items():
     gray = cv2.cvtColor(np.asarray(Image.open(path).convert("RGB")), cv2.COLOR_RGB2GRAY)
     for sf in (1.1, 1.2):

@@ -4,7 +4,7 @@ python3-pil; these were made with Pillow 9.4.0):  "$(command -p -v python3)" pil
 from PIL import Image
 
 
-def square_crop(img, r, c, size, margin=1.4, out=140):  # as in shared/fixtures/make_fixtures.py
+def square_crop(img, r, c, size, margin=1.4, out=140):  # the same arithmetic as src-test/reference/faces.py
     cy, cx = r + size / 2, c + size / 2
     half = size * margin / 2
     box = (int(round(cx - half)), int(round(cy - half)), int(round(cx + half)), int(round(cy + half)))

@@ -20,7 +20,7 @@ import org.deepfever.core.op.Relu;
 
 /**
  * Builds the DeepFEVER graph from a state dict with facenet-pytorch key names (see
- * shared/fixtures/deepfever_ref.py). Channel counts come from weight shapes, repeat counts from the
+ * src-test/reference/deepfever_ref.py). Channel counts come from weight shapes, repeat counts from the
  * keys present, the cut point from whether {@code repeat_3}/{@code block8} exist. At build time every
  * BatchNorm after a conv is folded into the conv, ReLU is fused into the conv's epilogue, and the
  * scaled residual {@code relu(x + scale * conv2d(cat))} becomes one conv with scaled weights and a

@@ -63,16 +63,17 @@ class ModelFilesTest {
     @Test
     void prefixedStateDictWithExtraHeadLoadsThroughTheApi() throws IOException {
         LinkedHashMap<String, Tensor> sd = ModelTestUtil.stateDict(ModelTestUtil.fixture(MINI, "model.safetensors"));
-        float[] w = new float[2 * 32], b = {0.1f, -0.2f};
+        Tensor input = ModelTestUtil.npy(MINI, "input.npy");
+        Tensor features = ModelTestUtil.npy(MINI, "features.npy");
+        int width = features.dim(1);
+        float[] w = new float[2 * width], b = {0.1f, -0.2f};
         for (int i = 0; i < w.length; i++) w[i] = (float) Math.cos(0.3 * i) * 0.25f;
-        sd.put("va.weight", Tensor.of(w, 2, 32));
+        sd.put("va.weight", Tensor.of(w, 2, width));
         sd.put("va.bias", Tensor.of(b, 2));
         LinkedHashMap<String, Tensor> prefixed = new LinkedHashMap<>();
         sd.forEach((k, v) -> prefixed.put("module." + k, v));
         Path file = ModelTestUtil.writeSafetensors(tmp.resolve("prefixed.safetensors"), prefixed);
 
-        Tensor input = ModelTestUtil.npy(MINI, "input.npy");
-        Tensor features = ModelTestUtil.npy(MINI, "features.npy");
         try (DeepFever m = DeepFever.load(file)) {
             assertEquals(List.of("va"), m.extraHeads());
             assertEquals("module.", m.info().layout().strippedPrefix());
@@ -83,7 +84,7 @@ class ModelFilesTest {
             float[] expected = new float[2];
             for (int o = 0; o < 2; o++) {
                 double s = b[o];
-                for (int i = 0; i < 32; i++) s += (double) r.features()[i] * w[o * 32 + i];
+                for (int i = 0; i < width; i++) s += (double) r.features()[i] * w[o * width + i];
                 expected[o] = (float) s;
             }
             assertClose("va", expected, va, 1e-5);

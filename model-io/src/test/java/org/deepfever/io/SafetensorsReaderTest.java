@@ -35,7 +35,7 @@ class SafetensorsReaderTest {
             assertEquals("safetensors", w.format());
             assertTrue(w.tensors().size() > 100, "tensor count " + w.tensors().size());
             Tensor conv = w.tensor("conv2d_1a.conv.weight");
-            assertArrayEquals(new int[] {8, 3, 3, 3}, conv.shape().dims());
+            assertArrayEquals(new int[] {32 / 8, 3, 3, 3}, conv.shape().dims()); // the mini set: widths / 8
             assertTrue(TestFiles.isMapped(conv), "F32 tensors are slices of the mapping");
             assertTrue(w.skipped().isEmpty());
             IllegalArgumentException missing = assertThrows(IllegalArgumentException.class, () -> w.tensor("nope"));

@@ -21,7 +21,11 @@ import org.deepfever.core.graph.Node;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** DeepFeverGraphBuilder on the mini fixtures' state dicts, intact and mutated. */
+/**
+ * DeepFeverGraphBuilder on the committed golden sets' state dicts, intact and mutated: deepfever-mini
+ * has every width of the real network divided by 8, deepfever-mini-fullbackbone by 16
+ * (src-test/reference/make_goldens.py's presets).
+ */
 class DeepFeverGraphBuilderTest {
     private static final String SOURCE = "model.safetensors";
     private static LinkedHashMap<String, Tensor> mini;
@@ -52,22 +56,22 @@ class DeepFeverGraphBuilderTest {
     @Test
     void infersMiniLayout() {
         DeepFeverLayout l = DeepFeverGraphBuilder.build(SOURCE, copy()).layout();
-        assertEquals(8, l.widths().get("conv2d_1a"));
-        assertEquals(224, l.widths().get("mixed_6a"));
-        assertEquals(448, l.widths().get("mixed_7a"));
-        assertEquals(128, l.widths().get("reduce"));
-        assertEquals(32, l.widths().get("project"));
+        assertEquals(32 / 8, l.widths().get("conv2d_1a"));
+        assertEquals(896 / 8, l.widths().get("mixed_6a"));
+        assertEquals(1792 / 8, l.widths().get("mixed_7a"));
+        assertEquals(512 / 8, l.widths().get("reduce"));
+        assertEquals(128 / 8, l.widths().get("project"));
         assertArrayEquals(new int[] {2, 2, 0}, l.repeats());
         assertFalse(l.fullBackbone());
         assertEquals(5, l.denseLayers());
-        assertEquals(16, l.denseGrowth());
-        assertEquals(128 + 5 * 16, l.widths().get("dense"));
-        assertEquals(32, l.featureDim());
+        assertEquals(64 / 8, l.denseGrowth());
+        assertEquals((512 + 5 * 64) / 8, l.widths().get("dense"));
+        assertEquals(128 / 8, l.featureDim());
         assertEquals(32, l.embeddingDim());
         assertEquals(8, l.classes());
         assertEquals(List.of(), l.extraHeads());
         assertEquals("", l.strippedPrefix());
-        assertContains(l.describe(), "repeats 2,2,0", "cut after mixed_7a", "features 32");
+        assertContains(l.describe(), "repeats 2,2,0", "cut after mixed_7a", "features 16");
     }
 
     @Test
@@ -77,12 +81,12 @@ class DeepFeverGraphBuilderTest {
         DeepFeverLayout l = r.layout();
         assertArrayEquals(new int[] {1, 2, 2}, l.repeats());
         assertTrue(l.fullBackbone());
-        assertEquals(8, l.widths().get("conv2d_1a"));
-        assertEquals(224, l.widths().get("mixed_6a"));
-        assertEquals(448, l.widths().get("mixed_7a"));
-        assertEquals(128, l.widths().get("reduce"));
-        assertEquals(32, l.widths().get("project"));
-        assertEquals(32, l.featureDim());
+        assertEquals(32 / 16, l.widths().get("conv2d_1a"));
+        assertEquals(896 / 16, l.widths().get("mixed_6a"));
+        assertEquals(1792 / 16, l.widths().get("mixed_7a"));
+        assertEquals(512 / 16, l.widths().get("reduce"));
+        assertEquals(128 / 16, l.widths().get("project"));
+        assertEquals(128 / 16, l.featureDim());
         assertEquals(32, l.embeddingDim());
         assertEquals(8, l.classes());
         assertTrue(r.tapNodes().containsKey("block8"), "block8 tap: " + r.tapNodes());
@@ -115,18 +119,18 @@ class DeepFeverGraphBuilderTest {
     void misshapedKeyNamesKeyExpectedAndActualShape() {
         var sd = copy();
         Tensor w = sd.get("mixed_6a.branch0.conv.weight");
-        assertArrayEquals(new int[] {96, 64, 3, 3}, w.shape().dims());
-        sd.put("mixed_6a.branch0.conv.weight", Tensor.zeros(96, 63, 3, 3));
+        assertArrayEquals(new int[] {48, 32, 3, 3}, w.shape().dims());
+        sd.put("mixed_6a.branch0.conv.weight", Tensor.zeros(48, 31, 3, 3));
         ModelLoadException e = buildFails(sd);
-        assertContains(e.getMessage(), SOURCE, "'mixed_6a.branch0.conv.weight'", "[*, 64, 3, 3]", "[96, 63, 3, 3]");
+        assertContains(e.getMessage(), SOURCE, "'mixed_6a.branch0.conv.weight'", "[*, 32, 3, 3]", "[48, 31, 3, 3]");
     }
 
     @Test
     void misshapedBatchNormIsReported() {
         var sd = copy();
-        sd.put("reduce.bn.running_var", Tensor.zeros(127));
+        sd.put("reduce.bn.running_var", Tensor.zeros(63));
         ModelLoadException e = buildFails(sd);
-        assertContains(e.getMessage(), SOURCE, "'reduce.bn.running_var'", "[128]", "[127]");
+        assertContains(e.getMessage(), SOURCE, "'reduce.bn.running_var'", "[64]", "[63]");
     }
 
     @Test
@@ -180,15 +184,16 @@ class DeepFeverGraphBuilderTest {
         mini.forEach((k, v) -> prefixed.put("module.model." + k, v));
         DeepFeverGraphBuilder.Result r = DeepFeverGraphBuilder.build(SOURCE, prefixed);
         assertEquals("module.model.", r.layout().strippedPrefix());
-        assertEquals(32, r.layout().featureDim());
+        assertEquals(16, r.layout().featureDim());
     }
 
     @Test
     void extraLinearHeadIsRunAndReported() {
         var sd = copy();
-        float[] w = new float[2 * 32], b = {0.25f, -0.5f};
+        int width = features0.length;
+        float[] w = new float[2 * width], b = {0.25f, -0.5f};
         for (int i = 0; i < w.length; i++) w[i] = (float) Math.sin(0.7 * i + 0.3) * 0.2f;
-        sd.put("va.weight", Tensor.of(w, 2, 32));
+        sd.put("va.weight", Tensor.of(w, 2, width));
         sd.put("va.bias", Tensor.of(b, 2));
         DeepFeverGraphBuilder.Result r = DeepFeverGraphBuilder.build(SOURCE, sd);
         assertEquals(List.of("va"), r.layout().extraHeads());
@@ -201,7 +206,7 @@ class DeepFeverGraphBuilderTest {
         float[] expected = new float[2];
         for (int o = 0; o < 2; o++) {
             double s = b[o];
-            for (int i = 0; i < 32; i++) s += (double) f[i] * w[o * 32 + i];
+            for (int i = 0; i < width; i++) s += (double) f[i] * w[o * width + i];
             expected[o] = (float) s;
         }
         assertClose("va", expected, va.toFloatArray(), 1e-5);
@@ -210,9 +215,9 @@ class DeepFeverGraphBuilderTest {
     @Test
     void extraHeadWithWrongInputWidthIsAnError() {
         var sd = copy();
-        sd.put("va.weight", Tensor.zeros(2, 31));
+        sd.put("va.weight", Tensor.zeros(2, 15));
         sd.put("va.bias", Tensor.zeros(2));
         ModelLoadException e = buildFails(sd);
-        assertContains(e.getMessage(), SOURCE, "'va.weight'", "[*, 32]", "[2, 31]");
+        assertContains(e.getMessage(), SOURCE, "'va.weight'", "[*, 16]", "[2, 15]");
     }
 }

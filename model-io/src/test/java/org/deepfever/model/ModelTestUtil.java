@@ -27,11 +27,14 @@ public final class ModelTestUtil {
 
     private ModelTestUtil() {}
 
-    /** The shared fixtures folder (system property fever.fixtures, set by surefire). */
+    /**
+     * The golden sets folder: system property fever.fixtures (set by the parent POM), else the
+     * repository's src-test/golden seen from a module directory.
+     */
     public static Path fixtures() {
         String p = System.getProperty("fever.fixtures");
-        Path dir = p == null ? Path.of("/work/shared/fixtures") : Path.of(p);
-        if (!Files.isDirectory(dir.resolve(MINI))) fail("fixtures not found at " + dir + " (system property fever.fixtures)");
+        Path dir = p == null ? Path.of("../src-test/golden") : Path.of(p);
+        if (!Files.isDirectory(dir.resolve(MINI))) fail("golden sets not found at " + dir.toAbsolutePath() + " (system property fever.fixtures)");
         return dir;
     }
 

@@ -13,7 +13,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Whole-network results against real PyTorch (shared/fixtures and the full-size set): every set,
+ * Whole-network results against real PyTorch (the committed sets and the full-size one): every set,
  * every format, both CPU backends, the whole batch and batch 1. Tolerance: max |engine - PyTorch|
  * <= 1e-4 on features, embedding and logits (the issue's bar; ONNX Runtime reaches 3.8e-6).
  */

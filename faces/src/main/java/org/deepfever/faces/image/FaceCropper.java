@@ -4,7 +4,7 @@ import org.deepfever.faces.detect.FaceBox;
 
 /**
  * Turns a face detection into the network's input crop exactly as the reference pipeline
- * ({@code make_fixtures.py}'s {@code square_crop}, Pillow) does:
+ * ({@code src-test/reference/faces.py}, Pillow) does:
  *
  * <pre>
  *   cy, cx = y + size / 2, x + size / 2

@@ -18,14 +18,14 @@ import org.junit.jupiter.api.Test;
  * The crop must reproduce the reference pipeline's Pillow output. References:
  *
  * <ul>
- *   <li>the fixtures' {@code faces/00.png} (astronaut, box r=66 c=174 size=96) and
- *       {@code faces/01.png} (messi5.jpg, box r=64 c=247 size=77), made by make_fixtures.py;
+ *   <li>the golden set's {@code faces/00.png} (astronaut, box r=66 c=174 size=96) and
+ *       {@code faces/01.png} (messi5.jpg, box r=64 c=247 size=77), made by src-test/reference/faces.py;
  *   <li>{@code pil/*.png}, made by {@code src/test/resources/pil/make_expected.py} with Pillow 9.4.0
  *       from {@code images/astronaut.png} (= skimage.data.astronaut(), a public-domain NASA photo):
  * </ul>
  *
  * <pre>
- * def square_crop(img, r, c, size, margin=1.4, out=140):  # as in shared/fixtures/make_fixtures.py
+ * def square_crop(img, r, c, size, margin=1.4, out=140):  # the same arithmetic as src-test/reference/faces.py
  *     cy, cx = r + size / 2, c + size / 2
  *     half = size * margin / 2
  *     box = (int(round(cx - half)), int(round(cy - half)), int(round(cx + half)), int(round(cy + half)))
@@ -63,7 +63,7 @@ class FaceCropperTest {
 
     @Test
     void messiCropMatchesFixtureFace01() throws IOException {
-        RgbImage src = ImageDecoder.decode(TestData.fixture("images/messi5.jpg"));
+        RgbImage src = TestData.resourceImage("/images/messi5.jpg");
         RgbImage want = ImageDecoder.decode(TestData.fixture("deepfever-mini/faces/01.png"));
         RgbImage got = FaceCropper.crop(src, new FaceBox(247, 64, 77));
         assertClose(want, got, "messi");

@@ -48,7 +48,7 @@ class ImageDecoderTest {
 
     @Test
     void jpegDecodesLikePillow() throws IOException {
-        RgbImage img = ImageDecoder.decode(TestData.fixture("images/messi5.jpg"));
+        RgbImage img = TestData.resourceImage("/images/messi5.jpg");
         assertEquals(548, img.width());
         assertEquals(342, img.height());
         // Pillow 9.4 (libjpeg-turbo): np.asarray(Image.open(f).convert("RGB"))[0, :4]
@@ -215,7 +215,7 @@ class ImageDecoderTest {
 
     @Test
     void truncatedJpegIsRefused() throws IOException {
-        byte[] jpg = Files.readAllBytes(TestData.fixture("images/messi5.jpg"));
+        byte[] jpg = TestData.resource("/images/messi5.jpg");
         IOException e = failure(Arrays.copyOf(jpg, 30000), "cut.jpg");
         assertTrue(e.getMessage().contains("truncated JPEG"), e.getMessage());
         IOException h = failure(Arrays.copyOf(jpg, 300), "head.jpg"); // cut inside the headers

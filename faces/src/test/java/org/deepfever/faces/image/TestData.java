@@ -1,7 +1,5 @@
 package org.deepfever.faces.image;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -11,22 +9,36 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Test helpers: the shared fixtures, classpath resources, .npy reading, image comparison. */
+/** Test helpers: the committed golden sets, classpath resources, .npy reading, image comparison. */
 public final class TestData {
 
     private TestData() {}
 
-    /** The shared golden fixtures ({@code -Dfever.fixtures}, set by the parent POM); skips the test if absent. */
+    /**
+     * The committed golden sets: {@code -Dfever.fixtures} (set by the parent POM), else the
+     * repository's src-test/golden seen from the cli module.
+     *
+     * @throws IllegalStateException if the folder is missing (the sets are part of the repository)
+     */
     public static Path fixtures() {
         String p = System.getProperty("fever.fixtures");
-        Path dir = p != null ? Path.of(p) : Path.of("../../shared/fixtures");
-        assumeTrue(Files.isDirectory(dir), "fixtures not found at " + dir.toAbsolutePath());
+        Path dir = p != null ? Path.of(p) : Path.of("../src-test/golden");
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalStateException("golden sets not found at " + dir.toAbsolutePath() + " (system property fever.fixtures)");
+        }
         return dir;
     }
 
+    /**
+     * A file or folder of the golden sets, e.g. {@code deepfever-mini/faces/00.png}.
+     *
+     * @throws IllegalStateException if it is missing
+     */
     public static Path fixture(String rel) {
         Path f = fixtures().resolve(rel);
-        assumeTrue(Files.exists(f), "fixture missing: " + f);
+        if (!Files.exists(f)) {
+            throw new IllegalStateException("golden file missing: " + f.toAbsolutePath());
+        }
         return f;
     }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes opencv/detections.txt, OpenCV's own detections for FaceDetectorTest (run from
-cli/src/test/resources with Debian's python3-opencv 4.6.0 and python3-pil):
+faces/src/test/resources with Debian's python3-opencv 4.6.0 and python3-pil):
     "$(command -p -v python3)" opencv/make_reference.py > opencv/detections.txt
 One line per (image, scale factor, minNeighbors): every rectangle x,y,w,h, sorted; minNeighbors 0
 gives the raw windows before grouping."""

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the Pillow references for FaceCropperTest (run from cli/src/test/resources with Debian's
+"""Writes the Pillow references for FaceCropperTest (run from faces/src/test/resources with Debian's
 python3-pil; these were made with Pillow 9.4.0):  "$(command -p -v python3)" pil/make_expected.py"""
 from PIL import Image
 

@@ -33,15 +33,18 @@ async function main() {
     const warmEnd = Date.now() + seconds * 400;
     while (Date.now() < warmEnd) await run();
     const times = [];
+    const cpu0 = process.cpuUsage();
     const end = Date.now() + seconds * 1000;
     while (Date.now() < end || times.length < 20) {
       const t0 = process.hrtime.bigint();
       await run();
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPerFace = (cpu.user + cpu.system) / 1e3 / (times.length * batch);
     times.sort((a, b) => a - b);
     const median = times[times.length >> 1];
-    console.log(`batch ${batch}: median ${median.toFixed(3)} ms (p10 ${times[Math.floor(times.length / 10)].toFixed(3)}), ${(median / batch).toFixed(3)} ms per face, ${times.length} runs`);
+    console.log(`batch ${batch}: median ${median.toFixed(3)} ms (p10 ${times[Math.floor(times.length / 10)].toFixed(3)}), ${(median / batch).toFixed(3)} ms per face, ${times.length} runs; CPU time ${cpuPerFace.toFixed(3)} ms per face`);
   }
 }
 

@@ -21,7 +21,8 @@ import org.deepfever.model.FaceExpressionPreprocess;
 /**
  * Speed of the built-in face expression model (face-api's FaceExpressionNet): per batch size, the
  * median and 10th percentile of the time per batch of {@link FaceExpressionNet#run} (the network
- * only: inputs already prepared), per face and in GMAC/s, and the time {@link
+ * only: inputs already prepared), per face and in GMAC/s, the process CPU time per face (robust to
+ * a busy host, where wall time includes waiting for a core), and the time {@link
  * FaceExpressionPreprocess} takes per face. Faces: the PNG crops of a folder (default
  * src-test/reference/face-api/crops, the golden crops), repeated to fill a batch.
  *
@@ -53,6 +54,7 @@ public final class FaceExpressionBench {
         System.out.printf("FaceExpressionNet, %d threads, %d crops from %s, %s%n", threads, images.size(), dir, System.getProperty("java.vm.version"));
         List<float[]> prepared = new ArrayList<>();
         for (int i = 0; i < images.size(); i++) prepared.add(FaceExpressionPreprocess.fromRgbInts(images.get(i), sizes.get(i)[0], sizes.get(i)[1]));
+        for (int w = 0; w < 300; w++) FaceExpressionPreprocess.fromRgbInts(images.get(w % images.size()), sizes.get(w % images.size())[0], sizes.get(w % images.size())[1]);
         long t0 = System.nanoTime();
         int preps = 0;
         while (System.nanoTime() - t0 < 1_000_000_000L) {
@@ -64,22 +66,34 @@ public final class FaceExpressionBench {
             for (int batch : batches) {
                 List<float[]> faces = new ArrayList<>();
                 for (int i = 0; i < batch; i++) faces.add(prepared.get(i % prepared.size()));
+                // warm up: at least 40% of the measuring time and 200 runs (the JIT compiles the kernels meanwhile)
                 long warmEnd = System.nanoTime() + (long) (seconds * 0.4e9);
-                while (System.nanoTime() < warmEnd) net.run(faces);
+                for (int w = 0; System.nanoTime() < warmEnd || w < 200; w++) net.run(faces);
                 List<Long> times = new ArrayList<>();
+                long cpu0 = processCpuNanos();
                 long end = System.nanoTime() + (long) (seconds * 1e9);
                 while (System.nanoTime() < end || times.size() < 20) {
                     long s = System.nanoTime();
                     net.run(faces);
                     times.add(System.nanoTime() - s);
                 }
+                double cpuPerFace = (processCpuNanos() - cpu0) / 1e6 / ((double) times.size() * batch);
                 long[] t = times.stream().mapToLong(Long::longValue).sorted().toArray();
                 double median = t[t.length / 2] / 1e6, p10 = t[t.length / 10] / 1e6;
-                System.out.printf("batch %d: median %.3f ms (p10 %.3f), %.3f ms per face, %.1f GMAC/s, %d runs%n",
-                        batch, median, p10, median / batch, gmac * batch / (median / 1e3), t.length);
+                System.out.printf("batch %d: median %.3f ms (p10 %.3f), %.3f ms per face, %.1f GMAC/s, %d runs; CPU time %.3f ms per face (all threads)%n",
+                        batch, median, p10, median / batch, gmac * batch / (median / 1e3), t.length, cpuPerFace);
             }
             if (Boolean.getBoolean("fever.bench.profile")) profile(net, prepared, batches[batches.length - 1], threads);
         }
+    }
+
+    /**
+     * CPU time of the whole process so far (all threads: the pool's, plus the JIT's and GC's, small
+     * once warm): on a shared host, the compute a run really took, where wall time also counts
+     * waiting for a core.
+     */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     /** Per node median time over many runs of one plan (the observer's clock: kernel time plus a little dispatch). */

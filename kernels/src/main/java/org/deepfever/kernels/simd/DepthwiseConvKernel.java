@@ -36,6 +36,11 @@ final class DepthwiseConvKernel implements Kernel {
     static final int L = Simd.LANES;
     /** Below this many multiply-adds per call, the call runs on the calling thread only. */
     static final long PARALLEL_MIN_MACS = 150_000;
+    /**
+     * Output pixels per register tile of the channel-vector form: one FMA chain per pixel, so that
+     * the FMA latency is hidden (a single chain per output ran at a tenth of the FMA throughput).
+     */
+    static final int TILE = 4;
 
     private final int c, kh, kw, sh, sw, pt, pl;
     private final boolean reluIn, reluOut;
@@ -123,10 +128,20 @@ final class DepthwiseConvKernel implements Kernel {
                 int iy0 = oy * sh - pt;
                 int ky0 = Math.max(0, -iy0), ky1 = Math.min(kh, h - iy0);
                 int xImg = xo + img * xbs, oRow = oo + img * obs + oy * ors;
-                for (int ox = 0; ox < ow; ox++) {
+                for (int ox = 0; ox < ow; ) {
                     int ix0 = ox * sw - pl;
-                    int kx0 = Math.max(0, -ix0), kx1 = Math.min(kw, w - ix0);
                     int src = xImg + iy0 * xrs + ix0 * xps, dst = oRow + ox * ops;
+                    if (ox + TILE <= ow && ix0 >= 0 && (ox + TILE - 1) * sw - pl + kw <= w) {
+                        // TILE pixels whose windows lie inside the input across: independent accumulators
+                        for (int c0 = 0; c0 < full; c0 += L) tile(xa, src + c0, xrs, xps, c0, ky0, ky1, oa, dst, ops, ocs, scatter);
+                        for (int j = 0; tail != null && j < TILE; j++) {
+                            FloatVector acc = pixelMasked(xa, src + j * sw * xps + full, xrs, xps, full, ky0, ky1, 0, kw, tail);
+                            store(acc, oa, dst + j * ops, full, ocs, scatter, tail, lanes, c - full);
+                        }
+                        ox += TILE;
+                        continue;
+                    }
+                    int kx0 = Math.max(0, -ix0), kx1 = Math.min(kw, w - ix0);
                     for (int c0 = 0; c0 < full; c0 += L) {
                         FloatVector acc = pixel(xa, src + c0, xrs, xps, c0, ky0, ky1, kx0, kx1);
                         if (scatter == null) acc.intoArray(oa, dst + c0);
@@ -134,12 +149,63 @@ final class DepthwiseConvKernel implements Kernel {
                     }
                     if (tail != null) {
                         FloatVector acc = pixelMasked(xa, src + full, xrs, xps, full, ky0, ky1, kx0, kx1, tail);
-                        if (scatter == null) acc.intoArray(oa, dst + full, tail);
-                        else scatterSome(acc, lanes, c - full, oa, dst + full * ocs, ocs);
+                        store(acc, oa, dst, full, ocs, scatter, tail, lanes, c - full);
                     }
+                    ox++;
                 }
             }
         });
+    }
+
+    /** A masked (partial) vector of channels from c0 of the output pixel at {@code dst}, either layout. */
+    private static void store(FloatVector acc, float[] oa, int dst, int c0, int ocs, int[] scatter, VectorMask<Float> m, float[] lanes, int count) {
+        if (scatter == null) acc.intoArray(oa, dst + c0, m);
+        else scatterSome(acc, lanes, count, oa, dst + c0 * ocs, ocs);
+    }
+
+    /**
+     * One full vector of channels (from c0) of {@link #TILE} consecutive output pixels of a row, all
+     * of whose windows lie inside the input across: four independent FMA chains, each tap's weights
+     * loaded once for the four. {@code src} addresses the first pixel's tap (0, 0) at channel c0.
+     */
+    private void tile(float[] xa, int src, int xrs, int xps, int c0, int ky0, int ky1, float[] oa, int dst, int ops, int ocs, int[] scatter) {
+        FloatVector a0 = FloatVector.fromArray(S, biasPad, c0), a1 = a0, a2 = a0, a3 = a0;
+        int step = sw * xps;
+        for (int ky = ky0; ky < ky1; ky++) {
+            int row = src + ky * xrs, wRow = ky * kw * cPad + c0;
+            for (int kx = 0; kx < kw; kx++) {
+                FloatVector wv = FloatVector.fromArray(S, wTap, wRow + kx * cPad);
+                int p = row + kx * xps;
+                a0 = load(xa, p).fma(wv, a0);
+                a1 = load(xa, p + step).fma(wv, a1);
+                a2 = load(xa, p + 2 * step).fma(wv, a2);
+                a3 = load(xa, p + 3 * step).fma(wv, a3);
+            }
+        }
+        if (reluOut) {
+            a0 = Simd.relu(a0);
+            a1 = Simd.relu(a1);
+            a2 = Simd.relu(a2);
+            a3 = Simd.relu(a3);
+        }
+        if (scatter == null) {
+            a0.intoArray(oa, dst + c0);
+            a1.intoArray(oa, dst + ops + c0);
+            a2.intoArray(oa, dst + 2 * ops + c0);
+            a3.intoArray(oa, dst + 3 * ops + c0);
+        } else {
+            int o = dst + c0 * ocs;
+            a0.intoArray(oa, o, scatter, 0);
+            a1.intoArray(oa, o + ops, scatter, 0);
+            a2.intoArray(oa, o + 2 * ops, scatter, 0);
+            a3.intoArray(oa, o + 3 * ops, scatter, 0);
+        }
+    }
+
+    /** A vector of input channels, ReLU'd if asked. */
+    private FloatVector load(float[] xa, int at) {
+        FloatVector v = FloatVector.fromArray(S, xa, at);
+        return reluIn ? Simd.relu(v) : v;
     }
 
     /** One vector of channels of one output pixel: {@code src} addresses tap (0, 0) at channel c0. */
@@ -191,8 +257,14 @@ final class DepthwiseConvKernel implements Kernel {
     /** Rows of the padded scratch plane: every row an output reads. */
     private int paddedRows(int oh) { return (oh - 1) * sh + kh; }
 
-    /** Columns of one phase plane: whole vectors of outputs, plus the taps' reach past them. */
-    private int phaseCols(int ow) { return (ow + L - 1) / L * L + (kw - 1) / sw; }
+    /** Vectors of outputs per row in the planes form: groups of four where a row has three or more. */
+    private static int rowVectors(int ow) {
+        int nv = (ow + L - 1) / L;
+        return nv >= 3 ? (nv + 3) / 4 * 4 : nv;
+    }
+
+    /** Columns of one phase plane: the row's vectors of outputs, plus the taps' reach past them. */
+    private int phaseCols(int ow) { return rowVectors(ow) * L + (kw - 1) / sw; }
 
     private int planeFloats(int oh, int ow) { return sw * paddedRows(oh) * phaseCols(ow); }
 
@@ -271,12 +343,38 @@ final class DepthwiseConvKernel implements Kernel {
         }
     }
 
-    /** One output row of channel {@code ch}, vectors along it; the last partial vector masked. */
+    /**
+     * One output row of channel {@code ch}, vectors along it (four at a time on rows of three vectors
+     * or more: independent FMA chains); the last partial vector masked, vectors wholly past the row
+     * not stored.
+     */
     private void vectorRow(float[] s, int base, int hp, int wph, int ch, int oy, int ow, float[] oa, int rowOut, int ops, int[] scatter, float[] lanes) {
         int wo = ch * kh * kw;
-        float b = bias[ch];
+        FloatVector b = FloatVector.broadcast(S, bias[ch]);
+        int nv = rowVectors(ow);
+        if (nv >= 3) {
+            for (int ox = 0; ox < ow; ox += 4 * L) {
+                FloatVector a0 = b, a1 = b, a2 = b, a3 = b;
+                for (int ky = 0; ky < kh; ky++) {
+                    int py = oy * sh + ky;
+                    for (int kx = 0; kx < kw; kx++) {
+                        int at = base + ((kx % sw) * hp + py) * wph + ox + kx / sw;
+                        FloatVector wv = FloatVector.broadcast(S, wPlane[wo + ky * kw + kx]);
+                        a0 = FloatVector.fromArray(S, s, at).fma(wv, a0);
+                        a1 = FloatVector.fromArray(S, s, at + L).fma(wv, a1);
+                        a2 = FloatVector.fromArray(S, s, at + 2 * L).fma(wv, a2);
+                        a3 = FloatVector.fromArray(S, s, at + 3 * L).fma(wv, a3);
+                    }
+                }
+                storeRow(a0, oa, rowOut, ox, ow, ops, scatter, lanes);
+                storeRow(a1, oa, rowOut, ox + L, ow, ops, scatter, lanes);
+                storeRow(a2, oa, rowOut, ox + 2 * L, ow, ops, scatter, lanes);
+                storeRow(a3, oa, rowOut, ox + 3 * L, ow, ops, scatter, lanes);
+            }
+            return;
+        }
         for (int ox = 0; ox < ow; ox += L) {
-            FloatVector acc = FloatVector.broadcast(S, b);
+            FloatVector acc = b;
             for (int ky = 0; ky < kh; ky++) {
                 int py = oy * sh + ky;
                 for (int kx = 0; kx < kw; kx++) {
@@ -284,15 +382,21 @@ final class DepthwiseConvKernel implements Kernel {
                     acc = FloatVector.fromArray(S, s, at).fma(FloatVector.broadcast(S, wPlane[wo + ky * kw + kx]), acc);
                 }
             }
-            if (reluOut) acc = Simd.relu(acc);
-            if (scatter == null) {
-                if (ox + L <= ow) acc.intoArray(oa, rowOut + ox);
-                else acc.intoArray(oa, rowOut + ox, S.indexInRange(ox, ow));
-            } else if (ox + L <= ow) {
-                acc.intoArray(oa, rowOut + ox * ops, scatter, 0);
-            } else {
-                scatterSome(acc, lanes, ow - ox, oa, rowOut + ox * ops, ops);
-            }
+            storeRow(acc, oa, rowOut, ox, ow, ops, scatter, lanes);
+        }
+    }
+
+    /** Outputs [ox, ox + L) of a row (those before {@code ow}), ReLU'd if asked, NCHW or scattered to a channels-last output. */
+    private void storeRow(FloatVector acc, float[] oa, int rowOut, int ox, int ow, int ops, int[] scatter, float[] lanes) {
+        if (ox >= ow) return;
+        if (reluOut) acc = Simd.relu(acc);
+        if (scatter == null) {
+            if (ox + L <= ow) acc.intoArray(oa, rowOut + ox);
+            else acc.intoArray(oa, rowOut + ox, S.indexInRange(ox, ow));
+        } else if (ox + L <= ow) {
+            acc.intoArray(oa, rowOut + ox * ops, scatter, 0);
+        } else {
+            scatterSome(acc, lanes, ow - ox, oa, rowOut + ox * ops, ops);
         }
     }
 

@@ -23,7 +23,8 @@ import org.deepfever.model.SeededWeights;
  * Model files the engine reads, recognised by their first bytes: a {@code torch.save} zip checkpoint
  * or safetensors file holding a DeepFEVER state dict (the graph is built from the keys and shapes),
  * or an ONNX model (the graph is the file's own). Weight files stay memory-mapped while the model is
- * open.
+ * open. Weights holding NaN or infinity load, with a warning per tensor (System.Logger
+ * {@code org.deepfever}, WARNING) naming it.
  */
 public final class ModelFiles {
     private ModelFiles() {}
@@ -76,6 +77,7 @@ public final class ModelFiles {
     private static Loaded loadStateDict(Path path) throws IOException {
         WeightFile wf = WeightFile.open(path);
         try {
+            NonFiniteWeights.warn(path, wf.tensors());
             var built = DeepFeverGraphBuilder.build(path.getFileName().toString(), wf.tensors());
             return new Loaded(path, wf.format(), built.graph(), built.layout(), built.tapNodes(), count(wf.tensors()), wf);
         } catch (RuntimeException e) {
@@ -87,6 +89,7 @@ public final class ModelFiles {
     private static Loaded loadOnnx(Path path) throws IOException {
         OnnxModel m = OnnxReader.read(path);
         try {
+            NonFiniteWeights.warn(path, m.initializers());
             Graph g = OnnxGraphConverter.convert(m);
             for (String required : new String[] {"features", "embedding", "logits"}) {
                 if (!g.outputs().containsKey(required)) {

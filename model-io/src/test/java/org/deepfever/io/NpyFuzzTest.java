@@ -1,6 +1,7 @@
 package org.deepfever.io;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -9,6 +10,11 @@ import org.junit.jupiter.api.Timeout;
  * replays the committed inputs in {@code NpyFuzzTestInputs/npy}; {@code scripts/fuzz.sh} fuzzes.
  */
 class NpyFuzzTest {
+    @BeforeAll
+    static void warmUp() throws Exception {
+        FuzzSupport.warmUp(FuzzSeeds.npy().values(), new NpyFuzzTest()::npy);
+    }
+
     @FuzzTest(maxDuration = "45s")
     @Timeout(10)
     void npy(byte[] input) throws Exception {

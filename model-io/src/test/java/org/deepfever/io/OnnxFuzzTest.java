@@ -17,16 +17,10 @@ import org.junit.jupiter.api.Timeout;
 class OnnxFuzzTest {
     private static final DeepFever.Options ONE_THREAD = DeepFever.Options.defaults().withThreads(1).withBackend("reference");
 
-    /**
-     * Loads the seed model once before any input, so that one-time work (class initialisation,
-     * protobuf's and the backend's set-up) does not count against the first input's allocation.
-     */
+    /** One-time work (protobuf's and the backend's set-up, class loading) before any input is measured. */
     @BeforeAll
-    static void warmUp() throws Exception {
-        Path p = FuzzSupport.write(FuzzSeeds.onnx(), ".onnx");
-        try (DeepFever m = DeepFever.load(p, ONE_THREAD)) {
-            m.info();
-        }
+    static void warmUp() {
+        FuzzSupport.warmUp(java.util.List.of(FuzzSeeds.onnx()), new OnnxFuzzTest()::onnx);
     }
 
     @FuzzTest(maxDuration = "45s")

@@ -1,6 +1,7 @@
 package org.deepfever.io;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -11,6 +12,11 @@ import org.junit.jupiter.api.Timeout;
  * fuzzes the pickle alone, which mutations of a whole archive rarely reach intact.
  */
 class PthFuzzTest {
+    @BeforeAll
+    static void warmUp() throws Exception {
+        FuzzSupport.warmUp(FuzzSeeds.pth().values(), new PthFuzzTest()::pth);
+    }
+
     @FuzzTest(maxDuration = "45s")
     @Timeout(10)
     void pth(byte[] input) throws Exception {

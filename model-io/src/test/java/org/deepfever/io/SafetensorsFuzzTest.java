@@ -1,6 +1,7 @@
 package org.deepfever.io;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -9,6 +10,11 @@ import org.junit.jupiter.api.Timeout;
  * and time (see {@link FuzzSupport}). Committed inputs: {@code SafetensorsFuzzTestInputs/safetensors}.
  */
 class SafetensorsFuzzTest {
+    @BeforeAll
+    static void warmUp() throws Exception {
+        FuzzSupport.warmUp(FuzzSeeds.safetensors().values(), new SafetensorsFuzzTest()::safetensors);
+    }
+
     @FuzzTest(maxDuration = "45s")
     @Timeout(10)
     void safetensors(byte[] input) throws Exception {

@@ -3,6 +3,7 @@ package org.deepfever.io;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
 
 /**
@@ -12,6 +13,11 @@ import org.junit.jupiter.api.Timeout;
  * Committed inputs: {@code UnpicklerFuzzTestInputs/unpickler}.
  */
 class UnpicklerFuzzTest {
+    @BeforeAll
+    static void warmUp() throws Exception {
+        FuzzSupport.warmUp(FuzzSeeds.all().get("UnpicklerFuzzTestInputs/unpickler").values(), new UnpicklerFuzzTest()::unpickler);
+    }
+
     @FuzzTest(maxDuration = "45s")
     @Timeout(10)
     void unpickler(byte[] input) throws Exception {

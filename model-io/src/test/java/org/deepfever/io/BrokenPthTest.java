@@ -116,23 +116,23 @@ class BrokenPthTest {
 
     @Test
     void viewsOutsideTheirStorageOrExpandedBeyondTheLimit() throws IOException {
-        assertRefused(checkpoint("outside.pth", tensorPickle("w", "FloatStorage", 4, 2, new long[] {3}, new long[] {1}), 16), PthReader::read,
+        assertRefused(checkpoint("outside.pth", Pickle.oneTensor("w", "FloatStorage", 4, 2, new long[] {3}, new long[] {1}), 16), PthReader::read,
                 "tensor 'w'", "shape [3] stride [1] at element offset 2 needs 20");
-        assertRefused(checkpoint("strided.pth", tensorPickle("w", "FloatStorage", 4, 0, new long[] {2, 2}, new long[] {1, 3}), 16), PthReader::read,
+        assertRefused(checkpoint("strided.pth", Pickle.oneTensor("w", "FloatStorage", 4, 0, new long[] {2, 2}, new long[] {1, 3}), 16), PthReader::read,
                 "tensor 'w'", "needs 20");
         long huge = PthReader.MAX_EXPANDED + 1;
-        assertRefused(checkpoint("expanded.pth", tensorPickle("w", "FloatStorage", 1, 0, new long[] {huge}, new long[] {0}), 4), PthReader::read,
+        assertRefused(checkpoint("expanded.pth", Pickle.oneTensor("w", "FloatStorage", 1, 0, new long[] {huge}, new long[] {0}), 4), PthReader::read,
                 "tensor 'w'", "repeats 1 stored elements into " + huge);
-        assertRefused(checkpoint("overflow.pth", tensorPickle("w", "FloatStorage", 4, 0, new long[] {1L << 40, 1L << 40}, new long[] {1, 1}), 16),
+        assertRefused(checkpoint("overflow.pth", Pickle.oneTensor("w", "FloatStorage", 4, 0, new long[] {1L << 40, 1L << 40}, new long[] {1, 1}), 16),
                 PthReader::read, "tensor 'w'", "is too large");
-        assertRefused(checkpoint("numel.pth", tensorPickle("w", "FloatStorage", Long.MAX_VALUE / 2, 0, new long[] {2}, new long[] {1}), 16),
+        assertRefused(checkpoint("numel.pth", Pickle.oneTensor("w", "FloatStorage", Long.MAX_VALUE / 2, 0, new long[] {2}, new long[] {1}), 16),
                 PthReader::read, "tensor 'w'", "need more than 2^63 bytes");
     }
 
     @Test
     void unsupportedDtypes() throws IOException {
         assertRefused(TestFiles.resource("pth/f64.pth"), PthReader::read, "tensor 'd'", "unsupported dtype float64");
-        assertRefused(checkpoint("complex.pth", tensorPickle("w", "ComplexFloatStorage", 2, 0, new long[] {2}, new long[] {1}), 16), PthReader::read,
+        assertRefused(checkpoint("complex.pth", Pickle.oneTensor("w", "ComplexFloatStorage", 2, 0, new long[] {2}, new long[] {1}), 16), PthReader::read,
                 "refusing pickle global torch.ComplexFloatStorage");
     }
 
@@ -199,13 +199,6 @@ class BrokenPthTest {
         return p;
     }
 
-    /** {'key': _rebuild_tensor_v2(storage data/0 of numel elements, offset, size, stride, False, OrderedDict())}. */
-    private static byte[] tensorPickle(String key, String storageType, long numel, long offset, long[] size, long[] stride) {
-        Pickle p = new Pickle().proto().global("collections", "OrderedDict").op(')', 'R', '(');
-        p.str(key).tensor(storageType, "0", numel, offset, size, stride);
-        return p.op('u', '.').bytes();
-    }
-
     /** The offset of the end-of-central-directory record (no archive comment). */
     private static int eocd(byte[] zip) {
         return zip.length - 22;
@@ -224,59 +217,5 @@ class BrokenPthTest {
         eb.putShort(8, (short) (eb.getShort(8) + 1)).putShort(10, (short) (eb.getShort(10) + 1)).putInt(12, cdSize + first);
         out.writeBytes(end);
         return out.toByteArray();
-    }
-
-    /** Pickle opcodes, assembled by hand (protocol 2, as torch.save writes). */
-    private static final class Pickle {
-        private final ByteArrayOutputStream b = new ByteArrayOutputStream();
-
-        Pickle op(int... bytes) {
-            for (int x : bytes) b.write(x);
-            return this;
-        }
-
-        Pickle proto() { return op(0x80, 2); }
-
-        Pickle str(String s) {
-            byte[] u = s.getBytes(StandardCharsets.UTF_8);
-            op('X', u.length & 0xff, (u.length >> 8) & 0xff, 0, 0);
-            b.writeBytes(u);
-            return this;
-        }
-
-        Pickle global(String module, String name) {
-            op('c');
-            b.writeBytes((module + "\n" + name + "\n").getBytes(StandardCharsets.US_ASCII));
-            return this;
-        }
-
-        /** A non-negative integer as LONG1 (any size up to 8 bytes). */
-        Pickle integer(long v) {
-            byte[] le = new byte[9];
-            int n = 0;
-            do {
-                le[n++] = (byte) v;
-                v >>>= 8;
-            } while (v != 0 || (le[n - 1] & 0x80) != 0);
-            op(0x8a, n);
-            b.write(le, 0, n);
-            return this;
-        }
-
-        Pickle tuple(long[] v) {
-            op('(');
-            for (long x : v) integer(x);
-            return op('t');
-        }
-
-        /** _rebuild_tensor_v2((storage pid), offset, size, stride, False, OrderedDict()). */
-        Pickle tensor(String storageType, String key, long numel, long offset, long[] size, long[] stride) {
-            global("torch._utils", "_rebuild_tensor_v2").op('(');
-            op('(').str("storage").global("torch", storageType).str(key).str("cpu").integer(numel).op('t', 'Q');
-            integer(offset).tuple(size).tuple(stride).op(0x89).global("collections", "OrderedDict").op(')', 'R', 't', 'R');
-            return this;
-        }
-
-        byte[] bytes() { return b.toByteArray(); }
     }
 }

@@ -48,8 +48,60 @@ final class FuzzSeeds {
             pickles.put("seed-" + e.getKey().replace("seed-", "").replace(".pth", ".pkl"), dataPkl(e.getValue()));
         }
         out.put("UnpicklerFuzzTestInputs/unpickler", pickles);
-        out.put("OnnxFuzzTestInputs/onnx", Map.of("seed-tiny.onnx", onnx()));
+        out.put("OnnxFuzzTestInputs/onnx", new LinkedHashMap<>(Map.of("seed-tiny.onnx", onnx())));
+        regressions().forEach((target, inputs) -> out.get(target).putAll(inputs));
         return out;
+    }
+
+    /**
+     * Inputs that broke a reader before it was fixed (found by the broken-input corpus and kept
+     * here so that every fuzz target replays them): each must now be refused cleanly, within the
+     * allocation bound.
+     */
+    static Map<String, Map<String, byte[]>> regressions() throws IOException {
+        Map<String, Map<String, byte[]>> out = new LinkedHashMap<>();
+        Map<String, byte[]> pth = new LinkedHashMap<>();
+        // a deflated entry declaring 2 GB: the output buffer was allocated at the declared size
+        byte[] bomb = rezip(Files.readAllBytes(TestFiles.resource("pth/param.pth")), true);
+        ByteBuffer b = ByteBuffer.wrap(bomb).order(ByteOrder.LITTLE_ENDIAN);
+        for (int p = b.getInt(bomb.length - 22 + 16); b.getInt(p) == 0x02014b50; p += 46 + b.getShort(p + 28) + b.getShort(p + 30) + b.getShort(p + 32)) {
+            b.putInt(p + 24, 2_000_000_000);
+        }
+        pth.put("regression-deflate-size-claim.pth", bomb);
+        // a stride-0 view of 2^31-1 elements over one stored float: it was copied out at full size
+        pth.put("regression-expanded-view.pth", checkpoint(Pickle.oneTensor("w", "FloatStorage", 1, 0, new long[] {Integer.MAX_VALUE}, new long[] {0}), 4));
+        out.put("PthFuzzTestInputs/pth", pth);
+        Pickle dup = new Pickle().proto().global("collections", "OrderedDict").op(')', 'R', '(');
+        dup.str("w").tensor("FloatStorage", "0", 4, 0, new long[] {4}, new long[] {1});
+        dup.str("w").tensor("FloatStorage", "0", 4, 0, new long[] {2}, new long[] {1});
+        out.put("UnpicklerFuzzTestInputs/unpickler", new LinkedHashMap<>(Map.of("regression-duplicate-key.pkl", dup.op('u', '.').bytes())));
+        Map<String, byte[]> onnx = new LinkedHashMap<>();
+        ModelProto seed = ModelProto.parseFrom(onnx());
+        GraphProto g = seed.getGraph();
+        // int64_data of one value claiming 2^30 elements: 8 GB were allocated before the count was checked
+        onnx.put("regression-int64-count-claim.onnx", seed.toBuilder().setGraph(g.toBuilder().addInitializer(TensorProto.newBuilder().setName("shape")
+                .setDataType(TensorProto.DataType.INT64_VALUE).addDims(1 << 30).addInt64Data(1))).build().toByteArray());
+        // an input dim beyond int: ArithmeticException escaped
+        ValueInfoProto in = g.getInput(0);
+        TypeProto.Tensor tt = in.getType().getTensorType();
+        TensorShapeProto shape = tt.getShape().toBuilder().setDim(2, TensorShapeProto.Dimension.newBuilder().setDimValue(1L << 40)).build();
+        onnx.put("regression-input-dim-overflow.onnx", seed.toBuilder().setGraph(g.toBuilder().setInput(0,
+                in.toBuilder().setType(in.getType().toBuilder().setTensorType(tt.toBuilder().setShape(shape))))).build().toByteArray());
+        // a node without inputs, and a conv weight of rank 1: IndexOutOfBoundsException escaped
+        onnx.put("regression-node-without-inputs.onnx", seed.toBuilder().setGraph(g.toBuilder().setNode(1, g.getNode(1).toBuilder().clearInput())).build().toByteArray());
+        TensorProto w1 = g.getInitializer(0);
+        onnx.put("regression-conv-weight-rank.onnx", seed.toBuilder().setGraph(g.toBuilder().setInitializer(0, w1.toBuilder().clearDims().addDims(108))).build().toByteArray());
+        out.put("OnnxFuzzTestInputs/onnx", onnx);
+        return out;
+    }
+
+    /** A deterministic stored zip of a checkpoint: archive/data.pkl, one storage archive/data/0 of zeros, archive/version. */
+    static byte[] checkpoint(byte[] pickle, int storageBytes) throws IOException {
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("archive/data.pkl", pickle);
+        entries.put("archive/data/0", new byte[storageBytes]);
+        entries.put("archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        return zip(entries, false);
     }
 
     // ---- .npy ----------------------------------------------------------------------------------
@@ -133,9 +185,14 @@ final class FuzzSeeds {
 
     /** The same entries zipped again (deterministically: fixed timestamps), stored or deflated. */
     static byte[] rezip(byte[] zip, boolean deflate) throws IOException {
+        return zip(unzip(zip), deflate);
+    }
+
+    /** The entries zipped deterministically (fixed timestamps), stored or deflated. */
+    static byte[] zip(Map<String, byte[]> entries, boolean deflate) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ZipOutputStream z = new ZipOutputStream(bytes)) {
-            for (Map.Entry<String, byte[]> e : unzip(zip).entrySet()) {
+            for (Map.Entry<String, byte[]> e : entries.entrySet()) {
                 ZipEntry ze = new ZipEntry(e.getKey());
                 ze.setTime(315532800000L); // 1980-01-01, the zip epoch
                 if (deflate) {

@@ -17,8 +17,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The committed fuzz seeds are exactly what {@link FuzzSeeds} makes, and each one is a valid input
- * of its format (a seed that fails to load would start the fuzzer outside the format). Run with
+ * The committed fuzz inputs (seeds and regression inputs) are exactly what {@link FuzzSeeds} makes,
+ * and each seed is a valid input of its format (a seed that fails to load would start the fuzzer
+ * outside the format). Run with
  * {@code -Dfever.fuzz.writeSeeds=true} to rewrite them after changing FuzzSeeds.
  */
 class FuzzSeedsTest {
@@ -38,7 +39,7 @@ class FuzzSeedsTest {
             }
             TreeSet<String> committed = new TreeSet<>();
             try (Stream<Path> files = Files.list(dir)) {
-                files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("seed-")).forEach(committed::add);
+                files.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("seed-") || n.startsWith("regression-")).forEach(committed::add);
             }
             assertEquals(new TreeSet<>(target.getValue().keySet()), committed,
                     dir + ": committed seeds differ from FuzzSeeds (rerun with -Dfever.fuzz.writeSeeds=true)");

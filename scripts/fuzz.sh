@@ -6,7 +6,8 @@
 #
 # A finding fails the run: Jazzer writes the input as crash-<sha1> into that Inputs folder (crash-*
 # is git-ignored). Reproduce it with a plain `mvn test -Dtest=<Target>`, fix the reader, then keep
-# the input as a regression test: rename it to regression-<what-it-was> and commit it.
+# the input as a regression test: rename it to finding-<what-it-was> and commit it (regression-*
+# names are the ones FuzzSeeds makes).
 # The generated corpus goes to <module>/.cifuzz-corpus/ (git-ignored; later plain runs replay it too).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -179,7 +179,14 @@ final class Json {
         }
         if (pos - start > 400) throw err("number longer than 400 characters");
         String t = s.substring(start, pos);
-        if (!integral) return new BigDecimal(t);
+        if (!integral) {
+            try {
+                return new BigDecimal(t);
+            } catch (NumberFormatException e) {
+                // an exponent beyond BigDecimal's int scale, such as 1e9999999999
+                throw err("number " + (t.length() > 40 ? t.substring(0, 40) + "..." : t) + " is out of range");
+            }
+        }
         BigInteger v = new BigInteger(t);
         return v.bitLength() < 64 ? (Object) v.longValue() : v;
     }

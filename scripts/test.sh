@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The project's test command (README, .ci/run): full-size fixtures from real PyTorch, then every
-# module's tests on JDK 25.
+# The project's test command (README, .ci/run): full-size fixtures from real PyTorch, every module's
+# tests on JDK 25, then a bounded coverage-guided fuzzing run of each reader and of image decoding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/fixtures.sh
-exec mvn -B -ntp verify
+mvn -B -ntp verify
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh -q

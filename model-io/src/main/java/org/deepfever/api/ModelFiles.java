@@ -3,6 +3,7 @@ package org.deepfever.api;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -23,7 +24,8 @@ import org.deepfever.model.SeededWeights;
  * Model files the engine reads, recognised by their first bytes: a {@code torch.save} zip checkpoint
  * or safetensors file holding a DeepFEVER state dict (the graph is built from the keys and shapes),
  * or an ONNX model (the graph is the file's own). Weight files stay memory-mapped while the model is
- * open.
+ * open. Weights holding NaN or infinity load, with a warning per tensor (System.Logger
+ * {@code org.deepfever}, WARNING) naming it.
  */
 public final class ModelFiles {
     private ModelFiles() {}
@@ -41,16 +43,32 @@ public final class ModelFiles {
         }
     }
 
-    /** Loads a model file. Errors name the file and, where there is one, the culprit tensor or node. */
+    /**
+     * Loads a model file. Errors name the file and, where there is one, the culprit tensor or node.
+     * A thread interrupted while the file is read gets a ModelLoadException saying so, with its
+     * interrupt flag still set and nothing of the file left open.
+     *
+     * @throws ModelLoadException the file is missing, unreadable, malformed, not a DeepFEVER model, or the load was interrupted
+     */
     public static Loaded load(Path path) {
         if (!Files.isRegularFile(path)) throw new ModelLoadException(path + ": no such model file");
         try {
             return isOnnx(path) ? loadOnnx(path) : loadStateDict(path);
+        } catch (ClosedByInterruptException e) {
+            // the thread was interrupted while reading: its interrupt flag stays set for the caller
+            throw new ModelLoadException(path + ": loading was interrupted", e);
         } catch (IOException e) {
-            throw new ModelLoadException(e.getMessage(), e);
+            throw new ModelLoadException(namingFile(path, e), e);
         } catch (UncheckedIOException e) {
-            throw new ModelLoadException(e.getCause().getMessage(), e.getCause());
+            throw new ModelLoadException(namingFile(path, e.getCause()), e.getCause());
         }
+    }
+
+    /** The exception's message, prefixed with the file unless it already starts with it (readers' errors do). */
+    private static String namingFile(Path path, IOException e) {
+        String m = e.getMessage();
+        if (m != null && m.startsWith(path.toString())) return m;
+        return path + ": " + (m == null ? e.toString() : m);
     }
 
     /** The built-in full-size layout with seeded, UNTRAINED weights (see {@link SeededWeights}). */
@@ -76,6 +94,7 @@ public final class ModelFiles {
     private static Loaded loadStateDict(Path path) throws IOException {
         WeightFile wf = WeightFile.open(path);
         try {
+            NonFiniteWeights.warn(path, wf.tensors());
             var built = DeepFeverGraphBuilder.build(path.getFileName().toString(), wf.tensors());
             return new Loaded(path, wf.format(), built.graph(), built.layout(), built.tapNodes(), count(wf.tensors()), wf);
         } catch (RuntimeException e) {
@@ -87,6 +106,7 @@ public final class ModelFiles {
     private static Loaded loadOnnx(Path path) throws IOException {
         OnnxModel m = OnnxReader.read(path);
         try {
+            NonFiniteWeights.warn(path, m.initializers());
             Graph g = OnnxGraphConverter.convert(m);
             for (String required : new String[] {"features", "embedding", "logits"}) {
                 if (!g.outputs().containsKey(required)) {

@@ -65,6 +65,9 @@ final class JsonTree {
             throw new JsonException(message(e) + " at character " + e.getLocation().getCharOffset());
         } catch (IOException e) {
             throw new JsonException(e.getMessage());
+        } catch (NumberFormatException | ArithmeticException e) {
+            // a number Jackson reads as text but Java cannot hold, such as 1e9999999999
+            throw new JsonException("number out of range: " + e.getMessage());
         }
     }
 

@@ -14,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.deepfever.core.Shape;
 import org.deepfever.core.Tensor;
 import org.deepfever.io.Floats.DType;
 import org.deepfever.io.onnx.proto.Onnx.GraphProto;
@@ -107,7 +106,7 @@ public final class OnnxModel implements AutoCloseable {
     private Tensor decodeFloats(TensorProto t, MemorySegment mapped) throws ModelFormatException {
         String name = t.getName().isEmpty() ? null : t.getName();
         int[] dims = dims(t);
-        long n = Shape.of(dims).size();
+        long n = numel(t, dims);
         int dt = t.getDataType();
         DType type = switch (dt) {
             case FLOAT -> DType.F32;
@@ -140,21 +139,25 @@ public final class OnnxModel implements AutoCloseable {
     private IntTensor decodeInts(TensorProto t, MemorySegment mapped) throws ModelFormatException {
         String name = t.getName().isEmpty() ? null : t.getName();
         int[] dims = dims(t);
-        long n = Shape.of(dims).size();
+        long n = numel(t, dims);
         int dt = t.getDataType();
         if (dt != INT64 && dt != INT32) throw file.error(name, "data type " + typeName(dt) + " is not an integer type (INT64, INT32)");
         if (n > Integer.MAX_VALUE) throw file.error(name, "dims " + t.getDimsList() + " are too large");
-        long[] v = new long[(int) n];
+        // The element count is checked against the data before anything is allocated by it.
         MemorySegment bytes = bytes(t, mapped, name, dt == INT64 ? DType.I64 : DType.I32, n);
+        long[] v;
         if (bytes != null) {
+            v = new long[(int) n];
             for (int i = 0; i < v.length; i++) {
                 v[i] = dt == INT64 ? bytes.getAtIndex(MappedFile.LE_LONG, i) : bytes.getAtIndex(MappedFile.LE_INT, i);
             }
         } else if (dt == INT64) {
             if (t.getInt64DataCount() != n) throw file.error(name, "dims " + t.getDimsList() + " need " + n + " values, int64_data holds " + t.getInt64DataCount());
+            v = new long[(int) n];
             for (int i = 0; i < v.length; i++) v[i] = t.getInt64Data(i);
         } else {
             if (t.getInt32DataCount() != n) throw file.error(name, "dims " + t.getDimsList() + " need " + n + " values, int32_data holds " + t.getInt32DataCount());
+            v = new long[(int) n];
             for (int i = 0; i < v.length; i++) v[i] = t.getInt32Data(i);
         }
         return new IntTensor(dims, v);
@@ -166,6 +169,15 @@ public final class OnnxModel implements AutoCloseable {
     }
 
     @Override public String toString() { return "OnnxModel[" + file.path + ", opset " + opset + ", " + graph().getNodeCount() + " nodes]"; }
+
+    /** The element count of {@code dims}; dims whose product overflows a long are an error. */
+    private long numel(TensorProto t, int[] dims) throws ModelFormatException {
+        long[] wide = new long[dims.length];
+        for (int i = 0; i < dims.length; i++) wide[i] = dims[i];
+        long n = Floats.numel(wide);
+        if (n < 0) throw file.error(t.getName().isEmpty() ? null : t.getName(), "dims " + t.getDimsList() + " are too large");
+        return n;
+    }
 
     private int[] dims(TensorProto t) throws ModelFormatException {
         int[] d = new int[t.getDimsCount()];
@@ -182,7 +194,7 @@ public final class OnnxModel implements AutoCloseable {
      * exactly n elements; null when the typed fields hold the data.
      */
     private MemorySegment bytes(TensorProto t, MemorySegment mapped, String name, DType type, long n) throws ModelFormatException {
-        long need = n * type.size;
+        long need = Floats.bytes(n, type); // n < 2^31 here: no overflow
         MemorySegment seg;
         String where;
         if (t.getDataLocation() == TensorProto.DataLocation.EXTERNAL) {

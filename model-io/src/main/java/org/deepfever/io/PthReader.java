@@ -36,6 +36,13 @@ public final class PthReader {
     /** Keys under which a wrapped state dict is looked for, in this order. */
     public static final List<String> WRAPPER_KEYS = List.of("state_dict", "model", "model_state_dict", "net");
 
+    /**
+     * Largest element count to which a view that repeats its storage's elements (stride 0, as
+     * {@code expand} makes) is materialised: 16 Mi floats, 64 MiB, over 15 times DeepFEVER's largest
+     * weight. Such a view's size is claimed by its shape, not held in the file.
+     */
+    static final long MAX_EXPANDED = 1L << 24;
+
     private PthReader() {}
 
     /** Maps and reads a torch.save zip checkpoint. */
@@ -91,7 +98,7 @@ public final class PthReader {
             if (entry == null) throw f.error(name, shown + " (" + entryName + ") is missing from the archive");
             long storageBytes = Floats.bytes(s.numel(), s.type());
             if (storageBytes < 0 || entry.size() < storageBytes) {
-                throw f.error(name, shown + " has " + entry.size() + " bytes, but its " + s.numel() + " " + s.type().label + " elements need " + storageBytes);
+                throw f.error(name, shown + " has " + entry.size() + " bytes, but its " + s.numel() + " " + s.type().label + " elements need " + (storageBytes < 0 ? "more than 2^63 bytes" : String.valueOf(storageBytes)));
             }
             if (s.type().isIntegral()) { skipped.put(name, s.type().label); continue; }
             if (!s.type().isFloat()) throw f.error(name, "unsupported dtype " + s.type().label + " (" + s.typeName() + "); supported: float32, float16, bfloat16");
@@ -121,6 +128,11 @@ public final class PthReader {
             } else {
                 // A strided view (transposed, expanded...): gather into a contiguous heap tensor.
                 long span = last + 1 - t.offset();
+                if (numel > span && numel > MAX_EXPANDED) {
+                    // Elements repeat (a stride-0 expand): the copy's size is claimed by the shape, not held in the file.
+                    throw f.error(name, "view of shape " + Arrays.toString(t.size()) + " stride " + Arrays.toString(t.stride()) + " repeats "
+                            + span + " stored elements into " + numel + "; expanded views over " + MAX_EXPANDED + " elements are not loaded (save the tensor contiguous)");
+                }
                 float[] window = Floats.toFloats(storage.asSlice(t.offset() * es, span * es), s.type(), span, order);
                 Tensor view = new Tensor(Shape.of(dims), t.stride(), new Storage.Heap(window), 0);
                 tensors.put(name, view.copy());

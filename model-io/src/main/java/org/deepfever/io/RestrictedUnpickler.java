@@ -231,13 +231,13 @@ final class RestrictedUnpickler {
                 }
                 case 's' -> { // SETITEM
                     Object v = pop(), k = pop();
-                    dict(top()).put(key(k), v);
+                    putOnce(dict(top()), key(k), v);
                 }
                 case 'u' -> { // SETITEMS
                     List<Object> items = popMark();
                     if (items.size() % 2 != 0) throw err("SETITEMS with an odd number of items");
                     Map<Object, Object> d = dict(top());
-                    for (int i = 0; i < items.size(); i += 2) d.put(key(items.get(i)), items.get(i + 1));
+                    for (int i = 0; i < items.size(); i += 2) putOnce(d, key(items.get(i)), items.get(i + 1));
                 }
                 case 'Q' -> stack.add(persistentLoad(pop())); // BINPERSID
                 case 'R' -> { // REDUCE
@@ -294,6 +294,16 @@ final class RestrictedUnpickler {
     private Map<Object, Object> dict(Object o) throws ModelFormatException {
         if (o instanceof LinkedHashMap<?, ?> m) return (Map<Object, Object>) m;
         throw err("SETITEM on " + describe(o));
+    }
+
+    /**
+     * Sets a dict entry; a key set twice is refused. Python's pickler writes each key of a dict
+     * once, so a repeated key (which Python would silently overwrite) means a hand-made file, where
+     * e.g. a second 'fc.weight' could hide behind the first.
+     */
+    private void putOnce(Map<Object, Object> d, Object k, Object v) throws ModelFormatException {
+        if (d.containsKey(k)) throw err("dict key " + describe(k) + " is set twice");
+        d.put(k, v);
     }
 
     /** Dict keys must be hashable scalars or (shallow) tuples of them, as in Python. */

@@ -19,6 +19,8 @@ final class ZipDirectory {
     private static final int CENTRAL = 0x02014b50, LOCAL = 0x04034b50;
     /** Largest entry inflated into memory (heap arrays are limited to 2 GB). */
     private static final long MAX_INFLATED = Integer.MAX_VALUE - 16;
+    /** Deflate's largest expansion: one 3-bit block header and a 258-byte match per 2 bits, about 1032:1. */
+    private static final long MAX_DEFLATE_RATIO = 1032;
 
     /** One entry: compression method, sizes, and where its local header starts. */
     record Entry(String name, int method, int flags, long compressedSize, long size, long localOffset) {}
@@ -115,6 +117,11 @@ final class ZipDirectory {
         }
         if (e.method != 8) throw f.error(tensor, "zip entry '" + e.name + "' uses unsupported compression method " + e.method);
         if (e.size < 0 || e.size > MAX_INFLATED) throw f.error(tensor, "deflated zip entry '" + e.name + "' is too large to inflate (" + e.size + " bytes)");
+        // The output buffer is sized by the declared size: refuse a size these compressed bytes cannot produce.
+        if (e.size > e.compressedSize * MAX_DEFLATE_RATIO + 64) {
+            throw f.error(tensor, "deflated zip entry '" + e.name + "' claims " + e.size + " bytes from " + e.compressedSize
+                    + " compressed ones, more than deflate can produce (at most " + MAX_DEFLATE_RATIO + ":1); the file is corrupt");
+        }
         byte[] out = new byte[(int) e.size];
         Inflater inf = new Inflater(true);
         try {

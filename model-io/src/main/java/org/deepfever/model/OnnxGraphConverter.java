@@ -98,8 +98,8 @@ public final class OnnxGraphConverter {
             if (n.getOpType().equals("Constant")) {
                 try {
                     constant(n);
-                } catch (IllegalArgumentException e) {
-                    throw error("node " + name(n) + " (Constant): " + e.getMessage());
+                } catch (RuntimeException e) {
+                    throw nodeError(n, e);
                 }
                 absorbed.add(n);
             }
@@ -108,8 +108,8 @@ public final class OnnxGraphConverter {
             if (absorbed.contains(n)) continue;
             try {
                 convertNode(n);
-            } catch (IllegalArgumentException e) {
-                throw error("node " + name(n) + " (" + n.getOpType() + "): " + e.getMessage());
+            } catch (RuntimeException e) {
+                throw nodeError(n, e);
             }
         }
         for (ValueInfoProto o : model.graph().getOutputList()) {
@@ -117,7 +117,22 @@ public final class OnnxGraphConverter {
             if (v == null) throw error("graph output '" + o.getName() + "' is not computed by any supported node");
             g.output(o.getName(), v);
         }
-        return g.build();
+        try {
+            return g.build();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw error("graph is inconsistent: " + e.getMessage());
+        }
+    }
+
+    /**
+     * A node that cannot be converted, as an error naming it. Checks throw IllegalArgumentException
+     * with a message; a malformed node can also break an assumption in a way that surfaces as
+     * another runtime exception (an index out of bounds for a weight of the wrong rank or a missing
+     * input), reported the same way, with the exception as the cause, rather than escaping bare.
+     */
+    private ModelFormatException nodeError(NodeProto n, RuntimeException e) {
+        String what = e instanceof IllegalArgumentException && e.getMessage() != null ? e.getMessage() : "malformed node (" + e + ")";
+        return new ModelFormatException(model.path(), null, "node " + name(n) + " (" + n.getOpType() + "): " + what, e);
     }
 
     private Shape inputShape(ValueInfoProto in) throws ModelFormatException {
@@ -126,8 +141,11 @@ public final class OnnxGraphConverter {
         int[] dims = new int[s.getDimCount()];
         for (int i = 0; i < dims.length; i++) {
             var d = s.getDim(i);
-            if (d.hasDimValue()) dims[i] = Math.toIntExact(d.getDimValue());
-            else if (i == 0) dims[i] = -1;
+            if (d.hasDimValue()) {
+                long v = d.getDimValue();
+                if (v < 0 || v > Integer.MAX_VALUE) throw error("input '" + in.getName() + "': dim " + i + " is " + v + ", not a size");
+                dims[i] = (int) v;
+            } else if (i == 0) dims[i] = -1;
             else throw error("input '" + in.getName() + "': only the first (batch) dimension may be dynamic, dim " + i + " is '" + d.getDimParam() + "'");
         }
         return Shape.of(dims);

@@ -42,11 +42,11 @@ import org.deepfever.core.op.Conv2d;
  *
  * <p>Sliding tiles: for windows 3 wide with stride 1 across, a tile whose pixels lie along one output
  * row of a channels-last source broadcasts each input value once for all the taps that read it
- * ({@link #tileT6x2Slide3}, {@link #tileT5x2Slide3}, {@link #tileT5x4Slide3}); the plain tiles
+ * ({@link ChannelTiles#t6x2Slide3}, {@link ChannelTiles#t5x2Slide3}, {@link ChannelTiles#t5x4Slide3}); the plain tiles
  * broadcast it once per tap.
  *
  * <p>Residual in place: when the executor writes a residual conv's output over its residual, the wide
- * tiles start from the residual plus bias ({@link #tileT6x4Acc}, {@link #tileT5x4Acc}) and store
+ * tiles start from the residual plus bias ({@link ChannelTiles#t6x4Acc}, {@link ChannelTiles#t5x4Acc}) and store
  * the finished sums to the output; otherwise the residual is added in the epilogue.
  *
  * <p>Channels-last: the channel-vector orientation also reads its input and residual, and writes its
@@ -62,7 +62,7 @@ import org.deepfever.core.op.Conv2d;
  * <p>Threads: per image the pixel tiles and the Cout panels are both cut into chunks (channel-vector:
  * the panel x tile units cut into equal runs), so that small spatial sizes at batch 1 keep every
  * thread busy; tiny convs run on the calling thread. Micro-kernels hold no data-dependent branches
- * (see the note above {@link #tile6x2}); every output is written once, honouring the batch stride
+ * (see the note above {@link PixelTiles#p6x2}); every output is written once, honouring the batch stride
  * of the input, output and residual views.
  */
 final class ConvKernel implements Kernel {
@@ -95,19 +95,19 @@ final class ConvKernel implements Kernel {
     /** Tiles store straight to channels-last outputs where they can ({@link #fusedEpilogue}; {@code -Dfever.conv.fusedEpilogue=false} for A/B runs). */
     static final boolean FUSED_EPILOGUE = Boolean.parseBoolean(System.getProperty("fever.conv.fusedEpilogue", "true"));
     /**
-     * Sliding tiles ({@link #tileT6x2Slide3} and its kin) for convs with 3-wide, stride-1 windows
+     * Sliding tiles ({@link ChannelTiles#t6x2Slide3} and its kin) for convs with 3-wide, stride-1 windows
      * ({@code -Dfever.conv.slide=false} for A/B runs).
      */
     static final boolean SLIDE = Boolean.parseBoolean(System.getProperty("fever.conv.slide", "true"));
-    /** Sliding tiles for wide panels too ({@link #tileT5x4Slide3}; {@code -Dfever.conv.slideWide=false} for A/B runs). */
+    /** Sliding tiles for wide panels too ({@link ChannelTiles#t5x4Slide3}; {@code -Dfever.conv.slideWide=false} for A/B runs). */
     static final boolean SLIDE_WIDE = Boolean.parseBoolean(System.getProperty("fever.conv.slideWide", "true"));
-    /** The tap form of the 6x2 tile over channels-last sources ({@link #tileT6x2Taps}; {@code -Dfever.conv.tapForm6x2=false} for A/B runs). */
+    /** The tap form of the 6x2 tile over channels-last sources ({@link ChannelTiles#t6x2Taps}; {@code -Dfever.conv.tapForm6x2=false} for A/B runs). */
     static final boolean TAP_FORM_6X2 = Boolean.parseBoolean(System.getProperty("fever.conv.tapForm6x2", "true"));
-    /** Five-vector panels ({@link #tileT4x5}) where Cout suits them ({@code -Dfever.conv.five=false} for A/B runs). */
+    /** Five-vector panels ({@link ChannelTiles#t4x5}) where Cout suits them ({@code -Dfever.conv.five=false} for A/B runs). */
     static final boolean FIVE = Boolean.parseBoolean(System.getProperty("fever.conv.five", "true"));
     /**
      * Residual convs written in place over their residual start their accumulators from it and
-     * store straight to the output ({@link #tileT6x4Acc}; {@code -Dfever.conv.fusedResidual=false}
+     * store straight to the output ({@link ChannelTiles#t6x4Acc}; {@code -Dfever.conv.fusedResidual=false}
      * for A/B runs).
      */
     static final boolean FUSED_RESIDUAL = Boolean.parseBoolean(System.getProperty("fever.conv.fusedResidual", "true"));
@@ -124,9 +124,9 @@ final class ConvKernel implements Kernel {
     static final long PARALLEL_MIN_MACS = 400_000;
     /** Target floats of one im2col block (per task): about 384 KB, L2-sized. */
     static final int BLOCK_FLOATS = 96 * 1024;
-    /** Channel vectors per panel of the wide channel-vector micro-kernel ({@link #tileT6x4}). */
+    /** Channel vectors per panel of the wide channel-vector micro-kernel ({@link ChannelTiles#t6x4Taps}). */
     static final int NRW = 4;
-    /** Channel vectors per panel of the five-vector micro-kernel ({@link #tileT4x5}: Cout a multiple of 5 vectors). */
+    /** Channel vectors per panel of the five-vector micro-kernel ({@link ChannelTiles#t4x5}: Cout a multiple of 5 vectors). */
     static final int NR5 = 5;
     /** Output channels packed together (a 64-byte line of panel per K index): see {@link #packPanels}. */
     private static final int PACK_GROUP = 16;
@@ -162,8 +162,8 @@ final class ConvKernel implements Kernel {
     /** Channel vectors per channel-vector panel: NR (6x2 micro-kernel), NRW (6x4) or NR5 (4x5; both 32-register machines). */
     private final int cvec;
     /**
-     * Whether row tiles may slide ({@link #tileT6x2Slide3}, {@link #tileT5x2Slide3}, {@link
-     * #tileT5x4Slide3}): windows 3 wide, stride and dilation 1 across; wide panels only with >= 64
+     * Whether row tiles may slide ({@link ChannelTiles#t6x2Slide3}, {@link ChannelTiles#t5x2Slide3}, {@link
+     * ChannelTiles#t5x4Slide3}): windows 3 wide, stride and dilation 1 across; wide panels only with >= 64
      * input channels.
      */
     private final boolean slide3;
@@ -495,9 +495,9 @@ final class ConvKernel implements Kernel {
                 if (Simd.SCALAR) {
                     tileScalar(wp, Math.min(NR, nvb - j), b, bOff + j * L, bStride, wOff, tile, tOff);
                 } else if (nvb - j >= 2) {
-                    tile6x2(wp, b, bOff + j * L, bStride, wOff, tile, tOff);
+                    PixelTiles.p6x2(wp, b, bOff + j * L, bStride, wOff, k, tile, tOff);
                 } else {
-                    tile6x1(wp, b, bOff + j * L, bStride, wOff, tile, tOff);
+                    PixelTiles.p6x1(wp, b, bOff + j * L, bStride, wOff, k, tile, tOff);
                 }
                 epilogue(tile, tOff, co0, rows, valid, g, oOff, rOff);
             }
@@ -535,7 +535,7 @@ final class ConvKernel implements Kernel {
 
     /** {@code xPix}: 0 for an NCHW input, else the channels-last input's pixel stride. */
     private PadGeometry padGeometry(int h, int w, int oh, int ow, int xPix) {
-        // wide panels read channels-last pixels only (tileT6x4): an NCHW input is copied, transposed
+        // wide panels read channels-last pixels only (ChannelTiles.t6x4Taps): an NCHW input is copied, transposed
         boolean clCopy = xPix == 0 && cvec == NRW;
         boolean inPlace = !clCopy && inPlace(h, w, oh, ow);
         int pix = clCopy ? cin : xPix == 0 ? 0 : inPlace ? xPix : cin;
@@ -861,13 +861,13 @@ final class ConvKernel implements Kernel {
         // accumulators start from the bias. One pass over the whole K: blocking K so that a
         // block of weights stays in L1 (16 or 32 KB blocks, accumulators parked in the tile
         // buffer between blocks) measured 5-8% slower on Zen 4; the panel streams from L2.
-        if (acc && mt == 5) tileT5x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
-        else if (acc) tileT6x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
-        else if (cvec == NR5) tileT4x5(src, base, koff, k0, k1, o0, o1, o2, o3, wt, wOff, biasT, co0, dst, dOff, dStride);
-        else if (cvec == NRW && mt == 5) tileT5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
-        else if (cvec == NRW) tileT6x4(src, base, koff, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
-        else if (channelsLastSource && TAP_FORM_6X2) tileT6x2Taps(src, base, koff, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
-        else tileT6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+        if (acc && mt == 5) ChannelTiles.t5x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (acc) ChannelTiles.t6x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (cvec == NR5) ChannelTiles.t4x5(src, base, koff, k0, k1, o0, o1, o2, o3, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (cvec == NRW && mt == 5) ChannelTiles.t5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (cvec == NRW) ChannelTiles.t6x4Taps(src, base, koff, cin, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else if (channelsLastSource && TAP_FORM_6X2) ChannelTiles.t6x2Taps(src, base, koff, cin, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+        else ChannelTiles.t6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         if (relu) reluTile(dst, dOff, dStride, mt);
     }
 
@@ -892,7 +892,7 @@ final class ConvKernel implements Kernel {
     }
 
     /**
-     * Whether a residual tile starts from the output ({@link #tileT6x4Acc}, {@link #tileT5x4Acc}):
+     * Whether a residual tile starts from the output ({@link ChannelTiles#t6x4Acc}, {@link ChannelTiles#t5x4Acc}):
      * a plain (not sliding) wide tile, the output written in place over the residual.
      */
     private boolean accumulates(boolean plainTile, Geometry g) {
@@ -921,9 +921,9 @@ final class ConvKernel implements Kernel {
         int dOff = toOutput ? oImg + p0 * g.oPix() + co0 : sOff, dStride = toOutput ? g.oPix() : nrl;
         if (slideable) {
             // pixels along one output row, source channels-last: each input value serves up to three taps
-            if (cvec == NRW) tileT5x4Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
-            else if (mt == MT) tileT6x2Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
-            else tileT5x2Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
+            if (cvec == NRW) ChannelTiles.t5x4Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), kh, dh, cin, wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
+            else if (mt == MT) ChannelTiles.t6x2Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), kh, dh, cin, wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
+            else ChannelTiles.t5x2Slide3(src, base + poff[p0], pg.pix(), pg.wp() * pg.pix(), kh, dh, cin, wt, c * k * nrl, biasT, co0, dst, dOff, dStride);
             if (toOutput && relu) reluTile(dst, dOff, dStride, mt);
         } else {
             runTile(src, base, koff, k0, k1, mt, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5], wt, wOff, co0,
@@ -987,777 +987,6 @@ final class ConvKernel implements Kernel {
             }
             java.util.Arrays.fill(dst, d + xHi * cin, d + wp * cin, 0f);
         }
-    }
-
-    /**
-     * MT(=6) pixels x NR(=2) channel vectors over K range [k0, k1) (weights from {@code wt[wOff]},
-     * the panel's row k0): pixel i of k at {@code x[base + koff[k] + oi]}; the accumulators start
-     * from {@code bias[bOff ..]} and are stored to the tile buffer (row stride NR*L).
-     */
-    void tileT6x2(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4, int o5,
-                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector c00 = b0, c01 = b1;
-        FloatVector c10 = b0, c11 = b1;
-        FloatVector c20 = b0, c21 = b1;
-        FloatVector c30 = b0, c31 = b1;
-        FloatVector c40 = b0, c41 = b1;
-        FloatVector c50 = b0, c51 = b1;
-        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += 2 * L) {
-            int b = base + koff[kk];
-            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
-            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
-            c00 = a.fma(w0, c00);
-            c01 = a.fma(w1, c01);
-            a = FloatVector.broadcast(S, x[b + o1]);
-            c10 = a.fma(w0, c10);
-            c11 = a.fma(w1, c11);
-            a = FloatVector.broadcast(S, x[b + o2]);
-            c20 = a.fma(w0, c20);
-            c21 = a.fma(w1, c21);
-            a = FloatVector.broadcast(S, x[b + o3]);
-            c30 = a.fma(w0, c30);
-            c31 = a.fma(w1, c31);
-            a = FloatVector.broadcast(S, x[b + o4]);
-            c40 = a.fma(w0, c40);
-            c41 = a.fma(w1, c41);
-            a = FloatVector.broadcast(S, x[b + o5]);
-            c50 = a.fma(w0, c50);
-            c51 = a.fma(w1, c51);
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c40.intoArray(dst, dOff + 4 * dStride);
-        c41.intoArray(dst, dOff + 4 * dStride + L);
-        c50.intoArray(dst, dOff + 5 * dStride);
-        c51.intoArray(dst, dOff + 5 * dStride + L);
-    }
-
-    /**
-     * {@link #tileT6x2} over whole taps [tap0, tap1) of a channels-last source (a tap's channels
-     * consecutive), K as taps x channels with the channel loop innermost, as {@link #tileT6x4} runs:
-     * each pixel's input index is a per-tap base plus the loop counter, range-checked once per tap
-     * instead of once per pixel per step. Alone (hot, K = 256): 90-101 against 74-88 GFLOP/s at
-     * 16 lanes, 76 against 56-66 at 8.
-     */
-    void tileT6x2Taps(float[] x, int base, int[] koff, int tap0, int tap1, int o0, int o1, int o2, int o3, int o4, int o5,
-                      float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
-        int r = NR * L;
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector c00 = b0, c01 = b1;
-        FloatVector c10 = b0, c11 = b1;
-        FloatVector c20 = b0, c21 = b1;
-        FloatVector c30 = b0, c31 = b1;
-        FloatVector c40 = b0, c41 = b1;
-        FloatVector c50 = b0, c51 = b1;
-        int n = cin;
-        for (int tap = tap0, wt0 = wOff; tap < tap1; tap++, wt0 += n * r) {
-            int t = base + koff[tap * n];
-            int p0 = t + o0, p1 = t + o1, p2 = t + o2, p3 = t + o3, p4 = t + o4, p5 = t + o5;
-            for (int ci = 0; ci < n; ci++) {
-                int wi = wt0 + ci * r;
-                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
-                FloatVector a = FloatVector.broadcast(S, x[p0 + ci]);
-                c00 = a.fma(w0, c00);
-                c01 = a.fma(w1, c01);
-                a = FloatVector.broadcast(S, x[p1 + ci]);
-                c10 = a.fma(w0, c10);
-                c11 = a.fma(w1, c11);
-                a = FloatVector.broadcast(S, x[p2 + ci]);
-                c20 = a.fma(w0, c20);
-                c21 = a.fma(w1, c21);
-                a = FloatVector.broadcast(S, x[p3 + ci]);
-                c30 = a.fma(w0, c30);
-                c31 = a.fma(w1, c31);
-                a = FloatVector.broadcast(S, x[p4 + ci]);
-                c40 = a.fma(w0, c40);
-                c41 = a.fma(w1, c41);
-                a = FloatVector.broadcast(S, x[p5 + ci]);
-                c50 = a.fma(w0, c50);
-                c51 = a.fma(w1, c51);
-            }
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c40.intoArray(dst, dOff + 4 * dStride);
-        c41.intoArray(dst, dOff + 4 * dStride + L);
-        c50.intoArray(dst, dOff + 5 * dStride);
-        c51.intoArray(dst, dOff + 5 * dStride + L);
-    }
-
-    /**
-     * Six consecutive output pixels of one row x NR(=2) channel vectors of a conv whose windows are 3
-     * wide with stride and dilation 1 across, over the whole K (zero padding comes from the padded
-     * copy). Each input value is broadcast once and serves every tap that reads it: per kernel row and
-     * input channel, 8 broadcasts and 6 weight vectors feed 36 FMAs, where the 6-pixel tile needs 18
-     * broadcasts for the same work (with only two channel vectors, each broadcast of the plain tile
-     * feeds just two FMAs). {@code o}: the first pixel's window origin; {@code pix}: the source's pixel
-     * stride (channels-last), {@code rowStride}: its row stride.
-     */
-    private void tileT6x2Slide3(float[] x, int o, int pix, int rowStride, float[] wt, int wOff, float[] bias, int bOff,
-                                float[] dst, int dOff, int dStride) {
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector c00 = b0, c01 = b1;
-        FloatVector c10 = b0, c11 = b1;
-        FloatVector c20 = b0, c21 = b1;
-        FloatVector c30 = b0, c31 = b1;
-        FloatVector c40 = b0, c41 = b1;
-        FloatVector c50 = b0, c51 = b1;
-        int r = NR * L, tap = cin * r; // weights: one k row = r floats, the next tap cin rows on
-        for (int ky = 0; ky < kh; ky++) {
-            int row = o + ky * dh * rowStride, wRow = wOff + ky * 3 * tap;
-            for (int ci = 0; ci < cin; ci++) {
-                int xi = row + ci, wi = wRow + ci * r;
-                FloatVector w00 = FloatVector.fromArray(S, wt, wi), w01 = FloatVector.fromArray(S, wt, wi + L);
-                FloatVector w10 = FloatVector.fromArray(S, wt, wi + tap), w11 = FloatVector.fromArray(S, wt, wi + tap + L);
-                FloatVector w20 = FloatVector.fromArray(S, wt, wi + 2 * tap), w21 = FloatVector.fromArray(S, wt, wi + 2 * tap + L);
-                FloatVector a = FloatVector.broadcast(S, x[xi]);
-                c00 = a.fma(w00, c00);
-                c01 = a.fma(w01, c01);
-                a = FloatVector.broadcast(S, x[xi + pix]);
-                c10 = a.fma(w00, c10);
-                c11 = a.fma(w01, c11);
-                c00 = a.fma(w10, c00);
-                c01 = a.fma(w11, c01);
-                a = FloatVector.broadcast(S, x[xi + 2 * pix]);
-                c20 = a.fma(w00, c20);
-                c21 = a.fma(w01, c21);
-                c10 = a.fma(w10, c10);
-                c11 = a.fma(w11, c11);
-                c00 = a.fma(w20, c00);
-                c01 = a.fma(w21, c01);
-                a = FloatVector.broadcast(S, x[xi + 3 * pix]);
-                c30 = a.fma(w00, c30);
-                c31 = a.fma(w01, c31);
-                c20 = a.fma(w10, c20);
-                c21 = a.fma(w11, c21);
-                c10 = a.fma(w20, c10);
-                c11 = a.fma(w21, c11);
-                a = FloatVector.broadcast(S, x[xi + 4 * pix]);
-                c40 = a.fma(w00, c40);
-                c41 = a.fma(w01, c41);
-                c30 = a.fma(w10, c30);
-                c31 = a.fma(w11, c31);
-                c20 = a.fma(w20, c20);
-                c21 = a.fma(w21, c21);
-                a = FloatVector.broadcast(S, x[xi + 5 * pix]);
-                c50 = a.fma(w00, c50);
-                c51 = a.fma(w01, c51);
-                c40 = a.fma(w10, c40);
-                c41 = a.fma(w11, c41);
-                c30 = a.fma(w20, c30);
-                c31 = a.fma(w21, c31);
-                a = FloatVector.broadcast(S, x[xi + 6 * pix]);
-                c50 = a.fma(w10, c50);
-                c51 = a.fma(w11, c51);
-                c40 = a.fma(w20, c40);
-                c41 = a.fma(w21, c41);
-                a = FloatVector.broadcast(S, x[xi + 7 * pix]);
-                c50 = a.fma(w20, c50);
-                c51 = a.fma(w21, c51);
-            }
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c40.intoArray(dst, dOff + 4 * dStride);
-        c41.intoArray(dst, dOff + 4 * dStride + L);
-        c50.intoArray(dst, dOff + 5 * dStride);
-        c51.intoArray(dst, dOff + 5 * dStride + L);
-    }
-
-    /** {@link #tileT6x2Slide3} for five pixels (rows 5 wide but not 6: 65, 15). */
-    private void tileT5x2Slide3(float[] x, int o, int pix, int rowStride, float[] wt, int wOff, float[] bias, int bOff,
-                                float[] dst, int dOff, int dStride) {
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector c00 = b0, c01 = b1;
-        FloatVector c10 = b0, c11 = b1;
-        FloatVector c20 = b0, c21 = b1;
-        FloatVector c30 = b0, c31 = b1;
-        FloatVector c40 = b0, c41 = b1;
-        int r = NR * L, tap = cin * r;
-        for (int ky = 0; ky < kh; ky++) {
-            int row = o + ky * dh * rowStride, wRow = wOff + ky * 3 * tap;
-            for (int ci = 0; ci < cin; ci++) {
-                int xi = row + ci, wi = wRow + ci * r;
-                FloatVector w00 = FloatVector.fromArray(S, wt, wi), w01 = FloatVector.fromArray(S, wt, wi + L);
-                FloatVector w10 = FloatVector.fromArray(S, wt, wi + tap), w11 = FloatVector.fromArray(S, wt, wi + tap + L);
-                FloatVector w20 = FloatVector.fromArray(S, wt, wi + 2 * tap), w21 = FloatVector.fromArray(S, wt, wi + 2 * tap + L);
-                FloatVector a = FloatVector.broadcast(S, x[xi]);
-                c00 = a.fma(w00, c00);
-                c01 = a.fma(w01, c01);
-                a = FloatVector.broadcast(S, x[xi + pix]);
-                c10 = a.fma(w00, c10);
-                c11 = a.fma(w01, c11);
-                c00 = a.fma(w10, c00);
-                c01 = a.fma(w11, c01);
-                a = FloatVector.broadcast(S, x[xi + 2 * pix]);
-                c20 = a.fma(w00, c20);
-                c21 = a.fma(w01, c21);
-                c10 = a.fma(w10, c10);
-                c11 = a.fma(w11, c11);
-                c00 = a.fma(w20, c00);
-                c01 = a.fma(w21, c01);
-                a = FloatVector.broadcast(S, x[xi + 3 * pix]);
-                c30 = a.fma(w00, c30);
-                c31 = a.fma(w01, c31);
-                c20 = a.fma(w10, c20);
-                c21 = a.fma(w11, c21);
-                c10 = a.fma(w20, c10);
-                c11 = a.fma(w21, c11);
-                a = FloatVector.broadcast(S, x[xi + 4 * pix]);
-                c40 = a.fma(w00, c40);
-                c41 = a.fma(w01, c41);
-                c30 = a.fma(w10, c30);
-                c31 = a.fma(w11, c31);
-                c20 = a.fma(w20, c20);
-                c21 = a.fma(w21, c21);
-                a = FloatVector.broadcast(S, x[xi + 5 * pix]);
-                c40 = a.fma(w10, c40);
-                c41 = a.fma(w11, c41);
-                c30 = a.fma(w20, c30);
-                c31 = a.fma(w21, c31);
-                a = FloatVector.broadcast(S, x[xi + 6 * pix]);
-                c40 = a.fma(w20, c40);
-                c41 = a.fma(w21, c41);
-            }
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c40.intoArray(dst, dOff + 4 * dStride);
-        c41.intoArray(dst, dOff + 4 * dStride + L);
-    }
-
-    /**
-     * Five pixels of one row x NRW(=4) channel vectors, sliding as {@link #tileT6x2Slide3}: per kernel
-     * row and input channel the seven input values the three taps read are broadcast once and held
-     * (20 accumulators, 7 inputs, 4 weights: 31 registers), then each tap's 4 weight vectors feed 20
-     * FMAs: 7 broadcasts per 60 FMAs where the plain 5x4 tile needs 15.
-     */
-    private void tileT5x4Slide3(float[] x, int o, int pix, int rowStride, float[] wt, int wOff, float[] bias, int bOff,
-                                float[] dst, int dOff, int dStride) {
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
-        FloatVector c00 = b0, c01 = b1, c02 = b2, c03 = b3;
-        FloatVector c10 = b0, c11 = b1, c12 = b2, c13 = b3;
-        FloatVector c20 = b0, c21 = b1, c22 = b2, c23 = b3;
-        FloatVector c30 = b0, c31 = b1, c32 = b2, c33 = b3;
-        FloatVector c40 = b0, c41 = b1, c42 = b2, c43 = b3;
-        int r = NRW * L, tap = cin * r;
-        for (int ky = 0; ky < kh; ky++) {
-            int row = o + ky * dh * rowStride, wRow = wOff + ky * 3 * tap;
-            for (int ci = 0; ci < cin; ci++) {
-                int xi = row + ci, wi = wRow + ci * r;
-                FloatVector a0 = FloatVector.broadcast(S, x[xi]);
-                FloatVector a1 = FloatVector.broadcast(S, x[xi + pix]);
-                FloatVector a2 = FloatVector.broadcast(S, x[xi + 2 * pix]);
-                FloatVector a3 = FloatVector.broadcast(S, x[xi + 3 * pix]);
-                FloatVector a4 = FloatVector.broadcast(S, x[xi + 4 * pix]);
-                FloatVector a5 = FloatVector.broadcast(S, x[xi + 5 * pix]);
-                FloatVector a6 = FloatVector.broadcast(S, x[xi + 6 * pix]);
-                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
-                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
-                c00 = a0.fma(w0, c00);
-                c01 = a0.fma(w1, c01);
-                c02 = a0.fma(w2, c02);
-                c03 = a0.fma(w3, c03);
-                c10 = a1.fma(w0, c10);
-                c11 = a1.fma(w1, c11);
-                c12 = a1.fma(w2, c12);
-                c13 = a1.fma(w3, c13);
-                c20 = a2.fma(w0, c20);
-                c21 = a2.fma(w1, c21);
-                c22 = a2.fma(w2, c22);
-                c23 = a2.fma(w3, c23);
-                c30 = a3.fma(w0, c30);
-                c31 = a3.fma(w1, c31);
-                c32 = a3.fma(w2, c32);
-                c33 = a3.fma(w3, c33);
-                c40 = a4.fma(w0, c40);
-                c41 = a4.fma(w1, c41);
-                c42 = a4.fma(w2, c42);
-                c43 = a4.fma(w3, c43);
-                w0 = FloatVector.fromArray(S, wt, wi + tap);
-                w1 = FloatVector.fromArray(S, wt, wi + tap + L);
-                w2 = FloatVector.fromArray(S, wt, wi + tap + 2 * L);
-                w3 = FloatVector.fromArray(S, wt, wi + tap + 3 * L);
-                c00 = a1.fma(w0, c00);
-                c01 = a1.fma(w1, c01);
-                c02 = a1.fma(w2, c02);
-                c03 = a1.fma(w3, c03);
-                c10 = a2.fma(w0, c10);
-                c11 = a2.fma(w1, c11);
-                c12 = a2.fma(w2, c12);
-                c13 = a2.fma(w3, c13);
-                c20 = a3.fma(w0, c20);
-                c21 = a3.fma(w1, c21);
-                c22 = a3.fma(w2, c22);
-                c23 = a3.fma(w3, c23);
-                c30 = a4.fma(w0, c30);
-                c31 = a4.fma(w1, c31);
-                c32 = a4.fma(w2, c32);
-                c33 = a4.fma(w3, c33);
-                c40 = a5.fma(w0, c40);
-                c41 = a5.fma(w1, c41);
-                c42 = a5.fma(w2, c42);
-                c43 = a5.fma(w3, c43);
-                w0 = FloatVector.fromArray(S, wt, wi + 2 * tap);
-                w1 = FloatVector.fromArray(S, wt, wi + 2 * tap + L);
-                w2 = FloatVector.fromArray(S, wt, wi + 2 * tap + 2 * L);
-                w3 = FloatVector.fromArray(S, wt, wi + 2 * tap + 3 * L);
-                c00 = a2.fma(w0, c00);
-                c01 = a2.fma(w1, c01);
-                c02 = a2.fma(w2, c02);
-                c03 = a2.fma(w3, c03);
-                c10 = a3.fma(w0, c10);
-                c11 = a3.fma(w1, c11);
-                c12 = a3.fma(w2, c12);
-                c13 = a3.fma(w3, c13);
-                c20 = a4.fma(w0, c20);
-                c21 = a4.fma(w1, c21);
-                c22 = a4.fma(w2, c22);
-                c23 = a4.fma(w3, c23);
-                c30 = a5.fma(w0, c30);
-                c31 = a5.fma(w1, c31);
-                c32 = a5.fma(w2, c32);
-                c33 = a5.fma(w3, c33);
-                c40 = a6.fma(w0, c40);
-                c41 = a6.fma(w1, c41);
-                c42 = a6.fma(w2, c42);
-                c43 = a6.fma(w3, c43);
-            }
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c02.intoArray(dst, dOff + 2 * L);
-        c03.intoArray(dst, dOff + 3 * L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c12.intoArray(dst, dOff + dStride + 2 * L);
-        c13.intoArray(dst, dOff + dStride + 3 * L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
-        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
-        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
-        c40.intoArray(dst, dOff + 4 * dStride);
-        c41.intoArray(dst, dOff + 4 * dStride + L);
-        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
-        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
-    }
-
-    /**
-     * MT(=6) pixels x NRW(=4) channel vectors ({@link #tileT6x2} with twice the channels per
-     * broadcast) over whole taps [tap0, tap1) of a channels-last input or copy (a tap's channels
-     * consecutive: wide-panel kernels copy an NCHW input, transposed, see padGeometry). K runs as
-     * taps x channels, the channel loop innermost, so that each pixel's input index is a per-tap base
-     * plus the loop counter, whose range C2 checks once per tap instead of once per pixel per step
-     * (the flat K loop over {@code koff[kk]} of the other tiles). Against that flat loop, whole
-     * network, medians of 5-6 alternated LayerProfile runs, twice: batch 1 one thread 0.92-0.96,
-     * batch 8 two threads 0.97 (ConvBench alone: within its noise). A whole kernel row per inner
-     * loop instead of one tap, and the same form for the other tiles, made C2 keep accumulators on
-     * the stack inside the inner loop (the 5x4 tile 40 against 99 GFLOP/s alone), or gained nothing.
-     */
-    void tileT6x4(float[] x, int base, int[] koff, int tap0, int tap1, int o0, int o1, int o2, int o3, int o4, int o5,
-                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
-        int r = NRW * L;
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
-        FloatVector c00 = b0, c01 = b1, c02 = b2, c03 = b3;
-        FloatVector c10 = b0, c11 = b1, c12 = b2, c13 = b3;
-        FloatVector c20 = b0, c21 = b1, c22 = b2, c23 = b3;
-        FloatVector c30 = b0, c31 = b1, c32 = b2, c33 = b3;
-        FloatVector c40 = b0, c41 = b1, c42 = b2, c43 = b3;
-        FloatVector c50 = b0, c51 = b1, c52 = b2, c53 = b3;
-        int n = cin;
-        for (int tap = tap0, wt0 = wOff; tap < tap1; tap++, wt0 += n * r) {
-            int t = base + koff[tap * n];
-            int p0 = t + o0, p1 = t + o1, p2 = t + o2, p3 = t + o3, p4 = t + o4, p5 = t + o5;
-            for (int ci = 0; ci < n; ci++) {
-                int wi = wt0 + ci * r;
-                FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-                FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
-                FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-                FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
-                FloatVector a = FloatVector.broadcast(S, x[p0 + ci]);
-                c00 = a.fma(w0, c00);
-                c01 = a.fma(w1, c01);
-                c02 = a.fma(w2, c02);
-                c03 = a.fma(w3, c03);
-                a = FloatVector.broadcast(S, x[p1 + ci]);
-                c10 = a.fma(w0, c10);
-                c11 = a.fma(w1, c11);
-                c12 = a.fma(w2, c12);
-                c13 = a.fma(w3, c13);
-                a = FloatVector.broadcast(S, x[p2 + ci]);
-                c20 = a.fma(w0, c20);
-                c21 = a.fma(w1, c21);
-                c22 = a.fma(w2, c22);
-                c23 = a.fma(w3, c23);
-                a = FloatVector.broadcast(S, x[p3 + ci]);
-                c30 = a.fma(w0, c30);
-                c31 = a.fma(w1, c31);
-                c32 = a.fma(w2, c32);
-                c33 = a.fma(w3, c33);
-                a = FloatVector.broadcast(S, x[p4 + ci]);
-                c40 = a.fma(w0, c40);
-                c41 = a.fma(w1, c41);
-                c42 = a.fma(w2, c42);
-                c43 = a.fma(w3, c43);
-                a = FloatVector.broadcast(S, x[p5 + ci]);
-                c50 = a.fma(w0, c50);
-                c51 = a.fma(w1, c51);
-                c52 = a.fma(w2, c52);
-                c53 = a.fma(w3, c53);
-            }
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c02.intoArray(dst, dOff + 2 * L);
-        c03.intoArray(dst, dOff + 3 * L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c12.intoArray(dst, dOff + dStride + 2 * L);
-        c13.intoArray(dst, dOff + dStride + 3 * L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
-        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
-        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
-        c40.intoArray(dst, dOff + 4 * dStride);
-        c41.intoArray(dst, dOff + 4 * dStride + L);
-        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
-        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
-        c50.intoArray(dst, dOff + 5 * dStride);
-        c51.intoArray(dst, dOff + 5 * dStride + L);
-        c52.intoArray(dst, dOff + 5 * dStride + 2 * L);
-        c53.intoArray(dst, dOff + 5 * dStride + 3 * L);
-    }
-
-    /** 5 pixels x NRW(=4) channel vectors: {@link #tileT6x4} less its last row, for pixel counts that 6 leaves ragged (7x7, 3x3). */
-    private void tileT5x4(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4,
-                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
-        int r = NRW * L;
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
-        FloatVector c00 = b0, c01 = b1;
-        FloatVector c02 = b2, c03 = b3;
-        FloatVector c10 = b0, c11 = b1;
-        FloatVector c12 = b2, c13 = b3;
-        FloatVector c20 = b0, c21 = b1;
-        FloatVector c22 = b2, c23 = b3;
-        FloatVector c30 = b0, c31 = b1;
-        FloatVector c32 = b2, c33 = b3;
-        FloatVector c40 = b0, c41 = b1;
-        FloatVector c42 = b2, c43 = b3;
-        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
-            int b = base + koff[kk];
-            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
-            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-            FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
-            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
-            c00 = a.fma(w0, c00);
-            c01 = a.fma(w1, c01);
-            c02 = a.fma(w2, c02);
-            c03 = a.fma(w3, c03);
-            a = FloatVector.broadcast(S, x[b + o1]);
-            c10 = a.fma(w0, c10);
-            c11 = a.fma(w1, c11);
-            c12 = a.fma(w2, c12);
-            c13 = a.fma(w3, c13);
-            a = FloatVector.broadcast(S, x[b + o2]);
-            c20 = a.fma(w0, c20);
-            c21 = a.fma(w1, c21);
-            c22 = a.fma(w2, c22);
-            c23 = a.fma(w3, c23);
-            a = FloatVector.broadcast(S, x[b + o3]);
-            c30 = a.fma(w0, c30);
-            c31 = a.fma(w1, c31);
-            c32 = a.fma(w2, c32);
-            c33 = a.fma(w3, c33);
-            a = FloatVector.broadcast(S, x[b + o4]);
-            c40 = a.fma(w0, c40);
-            c41 = a.fma(w1, c41);
-            c42 = a.fma(w2, c42);
-            c43 = a.fma(w3, c43);
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c02.intoArray(dst, dOff + 2 * L);
-        c03.intoArray(dst, dOff + 3 * L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c12.intoArray(dst, dOff + dStride + 2 * L);
-        c13.intoArray(dst, dOff + dStride + 3 * L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
-        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
-        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
-        c40.intoArray(dst, dOff + 4 * dStride);
-        c41.intoArray(dst, dOff + 4 * dStride + L);
-        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
-        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
-    }
-
-    /**
-     * {@link #tileT6x4} for a residual conv written in place over its residual: the accumulators
-     * start from the residual already in the output ({@code dst}) plus the bias, so the tile stores
-     * the finished sum straight to the output (no tile buffer, no epilogue pass).
-     */
-    private void tileT6x4Acc(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4, int o5,
-                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
-        int r = NRW * L;
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
-        FloatVector c00 = b0.add(FloatVector.fromArray(S, dst, dOff)), c01 = b1.add(FloatVector.fromArray(S, dst, dOff + L));
-        FloatVector c02 = b2.add(FloatVector.fromArray(S, dst, dOff + 2 * L)), c03 = b3.add(FloatVector.fromArray(S, dst, dOff + 3 * L));
-        FloatVector c10 = b0.add(FloatVector.fromArray(S, dst, dOff + dStride)), c11 = b1.add(FloatVector.fromArray(S, dst, dOff + dStride + L));
-        FloatVector c12 = b2.add(FloatVector.fromArray(S, dst, dOff + dStride + 2 * L)), c13 = b3.add(FloatVector.fromArray(S, dst, dOff + dStride + 3 * L));
-        FloatVector c20 = b0.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride)), c21 = b1.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + L));
-        FloatVector c22 = b2.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + 2 * L)), c23 = b3.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + 3 * L));
-        FloatVector c30 = b0.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride)), c31 = b1.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + L));
-        FloatVector c32 = b2.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + 2 * L)), c33 = b3.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + 3 * L));
-        FloatVector c40 = b0.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride)), c41 = b1.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + L));
-        FloatVector c42 = b2.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + 2 * L)), c43 = b3.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + 3 * L));
-        FloatVector c50 = b0.add(FloatVector.fromArray(S, dst, dOff + 5 * dStride)), c51 = b1.add(FloatVector.fromArray(S, dst, dOff + 5 * dStride + L));
-        FloatVector c52 = b2.add(FloatVector.fromArray(S, dst, dOff + 5 * dStride + 2 * L)), c53 = b3.add(FloatVector.fromArray(S, dst, dOff + 5 * dStride + 3 * L));
-        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
-            int b = base + koff[kk];
-            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
-            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-            FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
-            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
-            c00 = a.fma(w0, c00);
-            c01 = a.fma(w1, c01);
-            c02 = a.fma(w2, c02);
-            c03 = a.fma(w3, c03);
-            a = FloatVector.broadcast(S, x[b + o1]);
-            c10 = a.fma(w0, c10);
-            c11 = a.fma(w1, c11);
-            c12 = a.fma(w2, c12);
-            c13 = a.fma(w3, c13);
-            a = FloatVector.broadcast(S, x[b + o2]);
-            c20 = a.fma(w0, c20);
-            c21 = a.fma(w1, c21);
-            c22 = a.fma(w2, c22);
-            c23 = a.fma(w3, c23);
-            a = FloatVector.broadcast(S, x[b + o3]);
-            c30 = a.fma(w0, c30);
-            c31 = a.fma(w1, c31);
-            c32 = a.fma(w2, c32);
-            c33 = a.fma(w3, c33);
-            a = FloatVector.broadcast(S, x[b + o4]);
-            c40 = a.fma(w0, c40);
-            c41 = a.fma(w1, c41);
-            c42 = a.fma(w2, c42);
-            c43 = a.fma(w3, c43);
-            a = FloatVector.broadcast(S, x[b + o5]);
-            c50 = a.fma(w0, c50);
-            c51 = a.fma(w1, c51);
-            c52 = a.fma(w2, c52);
-            c53 = a.fma(w3, c53);
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c02.intoArray(dst, dOff + 2 * L);
-        c03.intoArray(dst, dOff + 3 * L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c12.intoArray(dst, dOff + dStride + 2 * L);
-        c13.intoArray(dst, dOff + dStride + 3 * L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
-        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
-        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
-        c40.intoArray(dst, dOff + 4 * dStride);
-        c41.intoArray(dst, dOff + 4 * dStride + L);
-        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
-        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
-        c50.intoArray(dst, dOff + 5 * dStride);
-        c51.intoArray(dst, dOff + 5 * dStride + L);
-        c52.intoArray(dst, dOff + 5 * dStride + 2 * L);
-        c53.intoArray(dst, dOff + 5 * dStride + 3 * L);
-    }
-
-    /** {@link #tileT5x4} starting from the output, as {@link #tileT6x4Acc}. */
-    private void tileT5x4Acc(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3, int o4,
-                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
-        int r = NRW * L;
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
-        FloatVector c00 = b0.add(FloatVector.fromArray(S, dst, dOff)), c01 = b1.add(FloatVector.fromArray(S, dst, dOff + L));
-        FloatVector c02 = b2.add(FloatVector.fromArray(S, dst, dOff + 2 * L)), c03 = b3.add(FloatVector.fromArray(S, dst, dOff + 3 * L));
-        FloatVector c10 = b0.add(FloatVector.fromArray(S, dst, dOff + dStride)), c11 = b1.add(FloatVector.fromArray(S, dst, dOff + dStride + L));
-        FloatVector c12 = b2.add(FloatVector.fromArray(S, dst, dOff + dStride + 2 * L)), c13 = b3.add(FloatVector.fromArray(S, dst, dOff + dStride + 3 * L));
-        FloatVector c20 = b0.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride)), c21 = b1.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + L));
-        FloatVector c22 = b2.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + 2 * L)), c23 = b3.add(FloatVector.fromArray(S, dst, dOff + 2 * dStride + 3 * L));
-        FloatVector c30 = b0.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride)), c31 = b1.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + L));
-        FloatVector c32 = b2.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + 2 * L)), c33 = b3.add(FloatVector.fromArray(S, dst, dOff + 3 * dStride + 3 * L));
-        FloatVector c40 = b0.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride)), c41 = b1.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + L));
-        FloatVector c42 = b2.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + 2 * L)), c43 = b3.add(FloatVector.fromArray(S, dst, dOff + 4 * dStride + 3 * L));
-        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
-            int b = base + koff[kk];
-            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
-            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-            FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
-            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
-            c00 = a.fma(w0, c00);
-            c01 = a.fma(w1, c01);
-            c02 = a.fma(w2, c02);
-            c03 = a.fma(w3, c03);
-            a = FloatVector.broadcast(S, x[b + o1]);
-            c10 = a.fma(w0, c10);
-            c11 = a.fma(w1, c11);
-            c12 = a.fma(w2, c12);
-            c13 = a.fma(w3, c13);
-            a = FloatVector.broadcast(S, x[b + o2]);
-            c20 = a.fma(w0, c20);
-            c21 = a.fma(w1, c21);
-            c22 = a.fma(w2, c22);
-            c23 = a.fma(w3, c23);
-            a = FloatVector.broadcast(S, x[b + o3]);
-            c30 = a.fma(w0, c30);
-            c31 = a.fma(w1, c31);
-            c32 = a.fma(w2, c32);
-            c33 = a.fma(w3, c33);
-            a = FloatVector.broadcast(S, x[b + o4]);
-            c40 = a.fma(w0, c40);
-            c41 = a.fma(w1, c41);
-            c42 = a.fma(w2, c42);
-            c43 = a.fma(w3, c43);
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c02.intoArray(dst, dOff + 2 * L);
-        c03.intoArray(dst, dOff + 3 * L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c12.intoArray(dst, dOff + dStride + 2 * L);
-        c13.intoArray(dst, dOff + dStride + 3 * L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
-        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
-        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
-        c40.intoArray(dst, dOff + 4 * dStride);
-        c41.intoArray(dst, dOff + 4 * dStride + L);
-        c42.intoArray(dst, dOff + 4 * dStride + 2 * L);
-        c43.intoArray(dst, dOff + 4 * dStride + 3 * L);
-    }
-
-    /**
-     * 4 pixels x NR5(=5) channel vectors over K range [k0, k1) (as {@link #tileT6x2}): 20
-     * accumulators, 4 broadcasts and 5 weight vectors per 20 FMAs.
-     */
-    private void tileT4x5(float[] x, int base, int[] koff, int k0, int k1, int o0, int o1, int o2, int o3,
-                          float[] wt, int wOff, float[] bias, int bOff, float[] dst, int dOff, int dStride) {
-        int r = NR5 * L;
-        FloatVector b0 = FloatVector.fromArray(S, bias, bOff), b1 = FloatVector.fromArray(S, bias, bOff + L);
-        FloatVector b2 = FloatVector.fromArray(S, bias, bOff + 2 * L), b3 = FloatVector.fromArray(S, bias, bOff + 3 * L);
-        FloatVector b4 = FloatVector.fromArray(S, bias, bOff + 4 * L);
-        FloatVector c00 = b0, c01 = b1, c02 = b2, c03 = b3, c04 = b4;
-        FloatVector c10 = b0, c11 = b1, c12 = b2, c13 = b3, c14 = b4;
-        FloatVector c20 = b0, c21 = b1, c22 = b2, c23 = b3, c24 = b4;
-        FloatVector c30 = b0, c31 = b1, c32 = b2, c33 = b3, c34 = b4;
-        for (int kk = k0, wi = wOff; kk < k1; kk++, wi += r) {
-            int b = base + koff[kk];
-            FloatVector w0 = FloatVector.fromArray(S, wt, wi);
-            FloatVector w1 = FloatVector.fromArray(S, wt, wi + L);
-            FloatVector w2 = FloatVector.fromArray(S, wt, wi + 2 * L);
-            FloatVector w3 = FloatVector.fromArray(S, wt, wi + 3 * L);
-            FloatVector w4 = FloatVector.fromArray(S, wt, wi + 4 * L);
-            FloatVector a = FloatVector.broadcast(S, x[b + o0]);
-            c00 = a.fma(w0, c00);
-            c01 = a.fma(w1, c01);
-            c02 = a.fma(w2, c02);
-            c03 = a.fma(w3, c03);
-            c04 = a.fma(w4, c04);
-            a = FloatVector.broadcast(S, x[b + o1]);
-            c10 = a.fma(w0, c10);
-            c11 = a.fma(w1, c11);
-            c12 = a.fma(w2, c12);
-            c13 = a.fma(w3, c13);
-            c14 = a.fma(w4, c14);
-            a = FloatVector.broadcast(S, x[b + o2]);
-            c20 = a.fma(w0, c20);
-            c21 = a.fma(w1, c21);
-            c22 = a.fma(w2, c22);
-            c23 = a.fma(w3, c23);
-            c24 = a.fma(w4, c24);
-            a = FloatVector.broadcast(S, x[b + o3]);
-            c30 = a.fma(w0, c30);
-            c31 = a.fma(w1, c31);
-            c32 = a.fma(w2, c32);
-            c33 = a.fma(w3, c33);
-            c34 = a.fma(w4, c34);
-        }
-        c00.intoArray(dst, dOff);
-        c01.intoArray(dst, dOff + L);
-        c02.intoArray(dst, dOff + 2 * L);
-        c03.intoArray(dst, dOff + 3 * L);
-        c04.intoArray(dst, dOff + 4 * L);
-        c10.intoArray(dst, dOff + dStride);
-        c11.intoArray(dst, dOff + dStride + L);
-        c12.intoArray(dst, dOff + dStride + 2 * L);
-        c13.intoArray(dst, dOff + dStride + 3 * L);
-        c14.intoArray(dst, dOff + dStride + 4 * L);
-        c20.intoArray(dst, dOff + 2 * dStride);
-        c21.intoArray(dst, dOff + 2 * dStride + L);
-        c22.intoArray(dst, dOff + 2 * dStride + 2 * L);
-        c23.intoArray(dst, dOff + 2 * dStride + 3 * L);
-        c24.intoArray(dst, dOff + 2 * dStride + 4 * L);
-        c30.intoArray(dst, dOff + 3 * dStride);
-        c31.intoArray(dst, dOff + 3 * dStride + L);
-        c32.intoArray(dst, dOff + 3 * dStride + 2 * L);
-        c33.intoArray(dst, dOff + 3 * dStride + 3 * L);
-        c34.intoArray(dst, dOff + 3 * dStride + 4 * L);
     }
 
     /**
@@ -1901,72 +1130,6 @@ final class ConvKernel implements Kernel {
      * never seen during profiling as a trap, and the deoptimisation that follows runs the vector
      * code boxed (orders of magnitude slower) until it is recompiled.
      */
-
-    private void tile6x2(float[] wp, float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        int wEnd = wOff + k * MR;
-        for (int wi = wOff, bi = bOff; wi < wEnd; wi += MR, bi += bStride) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
-            FloatVector a = FloatVector.broadcast(S, wp[wi]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(S, wp[wi + 1]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(S, wp[wi + 2]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(S, wp[wi + 3]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
-            a = FloatVector.broadcast(S, wp[wi + 4]);
-            c40 = a.fma(b0, c40);
-            c41 = a.fma(b1, c41);
-            a = FloatVector.broadcast(S, wp[wi + 5]);
-            c50 = a.fma(b0, c50);
-            c51 = a.fma(b1, c51);
-        }
-        c00.intoArray(tile, tOff);
-        c01.intoArray(tile, tOff + L);
-        c10.intoArray(tile, tOff + 2 * L);
-        c11.intoArray(tile, tOff + 3 * L);
-        c20.intoArray(tile, tOff + 4 * L);
-        c21.intoArray(tile, tOff + 5 * L);
-        c30.intoArray(tile, tOff + 6 * L);
-        c31.intoArray(tile, tOff + 7 * L);
-        c40.intoArray(tile, tOff + 8 * L);
-        c41.intoArray(tile, tOff + 9 * L);
-        c50.intoArray(tile, tOff + 10 * L);
-        c51.intoArray(tile, tOff + 11 * L);
-    }
-
-    private void tile6x1(float[] wp, float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
-        FloatVector c0 = FloatVector.zero(S), c1 = FloatVector.zero(S), c2 = FloatVector.zero(S);
-        FloatVector c3 = FloatVector.zero(S), c4 = FloatVector.zero(S), c5 = FloatVector.zero(S);
-        int wEnd = wOff + k * MR;
-        for (int wi = wOff, bi = bOff; wi < wEnd; wi += MR, bi += bStride) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bi);
-            c0 = FloatVector.broadcast(S, wp[wi]).fma(b0, c0);
-            c1 = FloatVector.broadcast(S, wp[wi + 1]).fma(b0, c1);
-            c2 = FloatVector.broadcast(S, wp[wi + 2]).fma(b0, c2);
-            c3 = FloatVector.broadcast(S, wp[wi + 3]).fma(b0, c3);
-            c4 = FloatVector.broadcast(S, wp[wi + 4]).fma(b0, c4);
-            c5 = FloatVector.broadcast(S, wp[wi + 5]).fma(b0, c5);
-        }
-        // same tile layout as 6x2 (row stride NR*L), second vector of each row unused
-        c0.intoArray(tile, tOff);
-        c1.intoArray(tile, tOff + 2 * L);
-        c2.intoArray(tile, tOff + 4 * L);
-        c3.intoArray(tile, tOff + 6 * L);
-        c4.intoArray(tile, tOff + 8 * L);
-        c5.intoArray(tile, tOff + 10 * L);
-    }
 
     /**
      * Epilogue of one tile from the tile buffer ({@code rows} x {@code valid} pixels, row stride

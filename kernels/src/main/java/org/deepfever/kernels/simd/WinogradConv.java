@@ -19,7 +19,7 @@ import org.deepfever.core.op.Conv2d;
  * <p>Per block of {@link #T} tiles: the input transform {@code V = Bt d B} of every tile's 4x4 patch,
  * channel vectors at a time (additions only), into scratch as 16 matrices [T tiles][Cin]; then per
  * panel of NV (4 or 2) output-channel vectors, 16 small GEMMs [T][Cin] x [Cin][NV*L] by the
- * direct conv's own 6x4 or 6x2 micro-kernel ({@link ConvKernel#tileT6x4}, {@link ConvKernel#tileT6x2Taps},
+ * direct conv's own 6x4 or 6x2 micro-kernel ({@link ChannelTiles#t6x4Taps}, {@link ChannelTiles#t6x2Taps},
  * accumulators in registers) against the weights transformed once at first need
  * ({@code U = G g Gt}, [panel][16][Cin][NV*L]), point 5's
  * starting from the bias; then the output transform {@code Y = At M A} of each tile, ReLU fused, stored
@@ -275,9 +275,9 @@ final class WinogradConv implements Kernel {
                         float[] start = xi == 5 ? bias : zeros; // the bias enters through point 5 (see outputVector)
                         int so = xi == 5 ? pn * pw : 0;
                         if (nv == ConvKernel.NRW) {
-                            direct.tileT6x4(scratch, vb, KOFF0, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
+                            ChannelTiles.t6x4Taps(scratch, vb, KOFF0, cin, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
                         } else {
-                            direct.tileT6x2Taps(scratch, vb, KOFF0, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
+                            ChannelTiles.t6x2Taps(scratch, vb, KOFF0, cin, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
                         }
                     }
                     outputTransform(o, img, oh, ow, tw, q0, count, pn, scratch, m, tmp);

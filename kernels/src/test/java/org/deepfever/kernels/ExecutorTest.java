@@ -110,7 +110,7 @@ class ExecutorTest {
                     Map<String, Tensor> want = slow.run(Map.of("image", x));
                     Map<String, Tensor> got = fast.run(Map.of("image", x));
                     for (String name : want.keySet()) {
-                        org.deepfever.kernels.simd.SimdConvTest.assertClose(name + " batch " + batch, want.get(name), got.get(name), null, 1e-4f, 1e-4f);
+                        org.deepfever.kernels.simd.conv.SimdConvTest.assertClose(name + " batch " + batch, want.get(name), got.get(name), null, 1e-4f, 1e-4f);
                     }
                 }
             }
@@ -120,7 +120,7 @@ class ExecutorTest {
             slow.plan(2).execute(Map.of("image", x), (n, t) -> taps.put(n.name(), t.copy()));
             int[] checked = {0};
             fast.plan(2).execute(Map.of("image", x), (n, t) -> {
-                org.deepfever.kernels.simd.SimdConvTest.assertClose("node " + n.name(), taps.get(n.name()), t, null, 1e-4f, 1e-4f);
+                org.deepfever.kernels.simd.conv.SimdConvTest.assertClose("node " + n.name(), taps.get(n.name()), t, null, 1e-4f, 1e-4f);
                 checked[0]++;
             });
             assertEquals(graph.nodes().size(), checked[0]);
@@ -183,7 +183,7 @@ class ExecutorTest {
                 int[] checked = {0};
                 for (int rep = 0; rep < 2; rep++) {
                     fast.plan(batch).execute(Map.of("image", x), (n, t) -> {
-                        org.deepfever.kernels.simd.SimdConvTest.assertClose("node " + n.name() + " batch " + batch, taps.get(n.name()), t, null, 1e-4f, 1e-4f);
+                        org.deepfever.kernels.simd.conv.SimdConvTest.assertClose("node " + n.name() + " batch " + batch, taps.get(n.name()), t, null, 1e-4f, 1e-4f);
                         checked[0]++;
                     });
                 }

@@ -4,12 +4,13 @@ import org.deepfever.core.backend.Backend;
 import org.deepfever.core.backend.Kernel;
 import org.deepfever.core.op.*;
 import org.deepfever.kernels.reference.ReferenceBackend;
+import org.deepfever.kernels.simd.conv.Convs;
 
 /**
  * CPU kernels on the Panama Vector API (one species, see {@link Simd}), multi-threaded over the
  * executor's pool. Ops it does not list in {@link #supports} run on the reference backend. Convs:
- * {@link WinogradConv} where it suits (3x3, stride 1, see {@link WinogradConv#suits}), else the
- * direct {@link ConvKernel}.
+ * the {@code conv} package ({@link Convs}), whose plan picks Winograd or a direct orientation per
+ * shape. Tunables: {@link KernelConfig}, the one place.
  */
 public final class SimdBackend implements Backend {
     private final ReferenceBackend reference = new ReferenceBackend();
@@ -39,7 +40,7 @@ public final class SimdBackend implements Backend {
     @Override
     public boolean supports(Op op) {
         return switch (op) {
-            case Conv2d c -> c.groups() == 1;
+            case Conv2d c -> Convs.supports(c);
             case MaxPool2d m -> true;
             case GlobalAvgPool g -> true;
             case Concat c -> c.axis() == 1;
@@ -59,7 +60,7 @@ public final class SimdBackend implements Backend {
     public Kernel prepare(Op op) {
         if (!supports(op)) throw new IllegalArgumentException("simd backend does not support " + op.kind());
         return switch (op) {
-            case Conv2d c -> WinogradConv.suits(c) ? new WinogradConv(c) : new ConvKernel(c);
+            case Conv2d c -> Convs.prepare(c);
             case MaxPool2d m -> SimdKernels.maxPool(m);
             case GlobalAvgPool g -> SimdKernels.globalAvgPool();
             case Concat c -> SimdKernels.concat1();
@@ -78,13 +79,14 @@ public final class SimdBackend implements Backend {
     /** Runs the kernel classes' initialisers, which build their vector constants (the Vector API's own start-up with them). */
     @Override
     public void preload() {
-        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, ConvKernel.class, WinogradConv.class, MaxPoolChannelsLast.class, ChannelsLastOps.class}) {
+        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, MaxPoolChannelsLast.class, ChannelsLastOps.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {
                 throw new IllegalStateException(e); // cannot happen: the class is at hand
             }
         }
+        Convs.preload();
     }
 
     @Override public String toString() { return "simd[" + Simd.describe() + "]"; }

@@ -170,12 +170,12 @@ class ExecutorTest {
         try (ThreadPool pool = new ThreadPool(2);
              CompiledGraph fast = new CompiledGraph(graph, new SimdBackend(), new ReferenceBackend(), pool, false);
              CompiledGraph slow = new CompiledGraph(graph, new ReferenceBackend(), null, pool, false)) {
-            if (!org.deepfever.kernels.simd.Simd.SCALAR && Boolean.parseBoolean(System.getProperty("fever.layout.channelsLast", "true"))) {
+            if (!org.deepfever.kernels.simd.Simd.SCALAR) {
                 int cl = fast.plan(1).channelsLastValues();
                 assertTrue(cl >= 8, "channels-last values: " + cl);
             }
             // both residual convs write over their residual's buffer (the second over the first's)
-            if (Boolean.parseBoolean(System.getProperty("fever.layout.inPlace", "true"))) assertEquals(2, fast.plan(1).inPlaceOutputs());
+            assertEquals(2, fast.plan(1).inPlaceOutputs());
             for (int batch : new int[] {1, 3}) {
                 Tensor x = r(batch, 24, 9, 9);
                 Map<String, Tensor> taps = new java.util.HashMap<>();

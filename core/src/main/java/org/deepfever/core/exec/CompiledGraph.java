@@ -36,7 +36,7 @@ public final class CompiledGraph implements AutoCloseable {
     private final Map<Integer, ConcurrentLinkedQueue<ExecutionPlan>> plans = new ConcurrentHashMap<>();
 
     public CompiledGraph(Graph graph, Backend preferred, Backend fallback, ThreadPool pool, boolean ownsPool) {
-        this.graph = Schedule.POOLS_EARLY ? Schedule.poolsEarly(graph) : graph;
+        this.graph = Schedule.poolsEarly(graph);
         this.pool = pool;
         this.ownsPool = ownsPool;
         List<Node> nodes = this.graph.nodes();

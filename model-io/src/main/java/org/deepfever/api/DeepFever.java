@@ -14,6 +14,7 @@ import org.deepfever.core.backend.Backends;
 import org.deepfever.core.backend.ThreadPool;
 import org.deepfever.core.exec.CompiledGraph;
 import org.deepfever.core.exec.ExecutionPlan;
+import org.deepfever.core.exec.KernelChoice;
 import org.deepfever.core.graph.Graph;
 import org.deepfever.core.graph.Node;
 
@@ -178,6 +179,20 @@ public final class DeepFever implements AutoCloseable {
     public List<String> extraHeads() { return extraHeads; }
     public Graph graph() { return loaded.graph(); }
     public int threads() { return compiled.pool().threads(); }
+
+    /**
+     * Per node, in the order the nodes run, what runs it for a batch of {@code batch}: backend, the
+     * planned layouts, and the kernel's own description of its choices (the convs' plans), as
+     * {@code fever info --kernels} prints them.
+     *
+     * @throws IllegalArgumentException when {@code batch} is below 1
+     * @throws IllegalStateException    when the model is closed
+     */
+    public List<KernelChoice> kernelChoices(int batch) {
+        checkOpen();
+        if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
+        return compiled.plan(batch).kernelChoices();
+    }
 
     public ModelInfo info() {
         Graph g = loaded.graph();

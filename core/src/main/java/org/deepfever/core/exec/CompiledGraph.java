@@ -135,6 +135,7 @@ public final class CompiledGraph implements AutoCloseable {
     public Graph graph() { return graph; }
     public ThreadPool pool() { return pool; }
     Kernel kernel(int node) { return kernels[node]; }
+    Backend backend(int node) { return chosen[node]; }
 
     /** Which backend runs each node, by node name. */
     public Map<String, String> backendByNode() {

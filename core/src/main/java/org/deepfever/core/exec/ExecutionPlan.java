@@ -315,6 +315,34 @@ public final class ExecutionPlan implements ExecContext {
         return n;
     }
 
+    /**
+     * Per node, in the order the nodes run, what runs it and how ({@link KernelChoice}): the kernels
+     * describe themselves on this plan's views (graph inputs: NCHW tensors of their shapes).
+     */
+    public List<KernelChoice> kernelChoices() {
+        List<Node> nodes = graph.nodes();
+        List<KernelChoice> out = new ArrayList<>(nodes.size());
+        int threads = compiled.pool().threads();
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            Tensor[] in = new Tensor[n.inputCount()];
+            for (int k = 0; k < in.length; k++) {
+                Tensor v = views[n.input(k)];
+                in[k] = v != null ? v : Tensor.zeros(shapes[n.input(k)].dims()); // a graph input, bound per call
+            }
+            Tensor o = views[n.output()];
+            String layout = skip[i] ? "view" : layoutOf(in.length > 0 ? in[0] : null) + "->" + layoutOf(o);
+            String kernel = skip[i] ? null : compiled.kernel(i).describe(in, o, threads);
+            out.add(new KernelChoice(n.name(), n.op().kind(), compiled.backend(i).name(), in.length > 0 ? in[0].shape() : null,
+                    o.shape(), layout, kernel));
+        }
+        return out;
+    }
+
+    private static String layoutOf(Tensor t) {
+        return t == null ? "-" : t.isChannelsLast() ? "NHWC" : "NCHW";
+    }
+
     @Override public ThreadPool pool() { return compiled.pool(); }
     @Override public float[] scratch() { return scratch; }
 

@@ -14,6 +14,20 @@ import org.deepfever.kernels.simd.conv.Convs;
  */
 public final class SimdBackend implements Backend {
     private final ReferenceBackend reference = new ReferenceBackend();
+    /** Null for the running backend; else the config a planning backend's convs plan for (see {@link #planning}). */
+    private final KernelConfig planFor;
+
+    /** The backend, running this JVM's kernels ({@link KernelConfig#current()}); ServiceLoader's constructor. */
+    public SimdBackend() { this(null); }
+
+    private SimdBackend(KernelConfig planFor) { this.planFor = planFor; }
+
+    /**
+     * A backend whose convs plan for {@code cfg} (e.g. {@link KernelConfig#avx2()} on an AVX-512 machine)
+     * and cannot run: compile a graph with it to see the layouts and per-layer plans ({@link
+     * Kernel#describe}) another machine kind would get. Its other kernels are this JVM's.
+     */
+    public static SimdBackend planning(KernelConfig cfg) { return new SimdBackend(java.util.Objects.requireNonNull(cfg, "cfg")); }
 
     @Override public String name() { return "simd"; }
     @Override public int priority() { return 10; }
@@ -60,8 +74,8 @@ public final class SimdBackend implements Backend {
     public Kernel prepare(Op op) {
         if (!supports(op)) throw new IllegalArgumentException("simd backend does not support " + op.kind());
         return switch (op) {
-            case Conv2d c -> Convs.prepare(c);
-            case MaxPool2d m -> SimdKernels.maxPool(m);
+            case Conv2d c -> planFor == null ? Convs.prepare(c) : Convs.planner(c, planFor);
+            case MaxPool2d m -> MaxPools.maxPool(m);
             case GlobalAvgPool g -> SimdKernels.globalAvgPool();
             case Concat c -> SimdKernels.concat1();
             case Binary b -> SimdKernels.binary(b, reference.prepare(b));
@@ -79,7 +93,7 @@ public final class SimdBackend implements Backend {
     /** Runs the kernel classes' initialisers, which build their vector constants (the Vector API's own start-up with them). */
     @Override
     public void preload() {
-        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, MaxPoolChannelsLast.class, ChannelsLastOps.class}) {
+        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, MaxPools.class, MaxPoolChannelsLast.class, ChannelsLastOps.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {
@@ -89,5 +103,5 @@ public final class SimdBackend implements Backend {
         Convs.preload();
     }
 
-    @Override public String toString() { return "simd[" + Simd.describe() + "]"; }
+    @Override public String toString() { return "simd[" + (planFor == null ? Simd.describe() : "planning for " + planFor.target()) + "]"; }
 }

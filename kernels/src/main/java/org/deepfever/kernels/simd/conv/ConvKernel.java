@@ -109,10 +109,16 @@ final class ConvKernel implements Kernel {
 
     /**
      * The plan a call on these tensors would run with {@code threads} threads (layouts and shared
-     * buffers taken from the tensors), for {@code fever info --kernels}.
+     * buffers taken from the tensors).
      */
     ConvPlan plan(Tensor[] inputs, Tensor output, int threads) {
         return ConvPlan.direct(s, cfg, forced, CallGeometry.of(inputs[0], s.residual() ? inputs[1] : null, output).call(threads));
+    }
+
+    /** The conv's geometry and the plan a call on these tensors would run: {@code ConvSpec.describe() | ConvPlan.describe()}. */
+    @Override
+    public String describe(Tensor[] inputs, Tensor output, int threads) {
+        return s.describe() + " | " + plan(inputs, output, threads).describe();
     }
 
     /**

@@ -244,7 +244,7 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
         return !transposingCopy(xChannelsLast, panelVectors) && readsInPlace(s, h, w, oh, ow);
     }
 
-    /** Padded 1xN convs tile their pixels column by column (see {@link #columnMajor} of the record). */
+    /** Padded 1xN convs tile their pixels column by column (see the record's {@code columnMajor}). */
     static boolean columnMajor(ConvSpec s, boolean inPlace) { return !inPlace && s.kh() == 1 && s.kw() > 1; }
 
     /** Whether a channel-vector call tiles the batch's pixels as one sequence across images. */
@@ -463,13 +463,13 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
     static int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
 
     /**
-     * One line: algorithm, panel, tiles, staging, epilogue, split; e.g. "channel-vector implicit GEMM |
-     * panel 64 (4 vectors) | tiles 6x4 taps, 5x4 | input in place | store channels-last | 2 tasks (2 threads)".
+     * One line, fields separated by " | ": algorithm, panel, tiles, input staging, epilogue, split;
+     * e.g. "channel-vector implicit GEMM | 64 (4 vectors) | 6x4 taps, 5x4 | input in place | store
+     * channels-last | 2 tasks".
      */
     String describe() {
-        StringBuilder b = new StringBuilder(algorithm.label);
-        b.append(" | panel ").append(panelChannels).append(algorithm == Algorithm.PIXEL_VECTOR ? " channels" : " (" + panelVectors + " vectors)");
-        b.append(" | tiles ");
+        StringBuilder b = new StringBuilder(algorithm.label).append(" | ").append(panelChannels);
+        b.append(algorithm == Algorithm.PIXEL_VECTOR ? " channels" : " (" + panelVectors + " vectors)").append(" | ");
         int i = 0;
         for (Tile t : tiles) b.append(i++ > 0 ? ", " : "").append(t.label);
         b.append(" | ").append(staging.label);

@@ -1,14 +1,13 @@
 package org.deepfever.kernels.simd.conv;
 
-import org.deepfever.core.Tensor;
 import org.deepfever.core.backend.Kernel;
 import org.deepfever.core.op.Conv2d;
 import org.deepfever.kernels.simd.KernelConfig;
 
 /**
  * The SIMD conv kernels' entry point: which kernel a conv gets (Winograd where {@link ConvPlan} says
- * so, else the direct conv), kernels that only plan for another machine kind, and what a prepared
- * conv kernel would run.
+ * so, else the direct conv), and kernels that only plan for another machine kind. What a prepared
+ * conv kernel runs per call: {@link Kernel#describe}.
  */
 public final class Convs {
     private Convs() {}
@@ -25,8 +24,8 @@ public final class Convs {
 
     /**
      * A kernel that plans {@code c} for {@code cfg} (e.g. {@link KernelConfig#avx2()} on an AVX-512
-     * machine): it answers the executor's layout questions and {@link #describe}, packs no weights and
-     * throws IllegalStateException if run.
+     * machine): it answers the executor's layout questions and {@link Kernel#describe}, packs no
+     * weights and throws IllegalStateException if run.
      *
      * @throws IllegalArgumentException for a grouped conv
      */
@@ -36,20 +35,6 @@ public final class Convs {
         ConvSpec s = ConvSpec.of(c);
         if (ConvPlan.winograd(s, cfg)) return new WinogradConv(c, cfg, ConvPlan.winogradPanelVectors(s.cout(), cfg), planOnly);
         return new ConvKernel(c, cfg, ConvPlan.Forced.AUTO, planOnly);
-    }
-
-    /**
-     * What a conv kernel of this package runs on these tensors (the executor's views: shapes, layouts,
-     * shared buffers) with {@code threads} threads, in one line ({@link ConvPlan#describe}); null for
-     * any other kernel.
-     */
-    public static String describe(Kernel k, Tensor[] inputs, Tensor output, int threads) {
-        ConvPlan plan = switch (k) {
-            case ConvKernel c -> c.plan(inputs, output, threads);
-            case WinogradConv w -> w.plan(inputs, output, threads);
-            default -> null;
-        };
-        return plan == null ? null : plan.describe();
     }
 
     /** Initialises the kernels' classes (their vector constants), for a backend's preload. */

@@ -45,90 +45,21 @@ final class Epilogues {
 
     /**
      * Transposing epilogue: tile[pixel][channel] (bias already in) -> out[channel][pixel], with
-     * residual and ReLU; full tiles (6 or 5 pixels) unrolled (this runs once per output element, scalar).
+     * residual and ReLU. Scalar, once per output element; in DeepFEVER only the 3x3 "project" conv
+     * writes NCHW (1152 outputs per image), so it is kept plain (it had 6- and 5-pixel unrolled copies).
      */
     private void transpose(float[] tile, int tOff, int co0, int channels, int p0, int valid, int[] opix, CallGeometry g, int oImg, int rImg) {
         int p = g.p();
         float[] oa = g.oa(), ra = g.ra();
         int nrl = this.nrl;
-        if (opix != null) { // column-major tile order
-            for (int i = 0; i < valid; i++) {
-                int q = opix[p0 + i];
-                for (int c = 0; c < channels; c++) {
-                    float v = tile[tOff + i * nrl + c];
-                    if (residual) v += ra[rImg + (co0 + c) * p + q];
-                    if (relu) v = Math.max(v, 0f);
-                    oa[oImg + (co0 + c) * p + q] = v;
-                }
-            }
-            return;
-        }
-        if (valid == ConvPlan.MT) {
-            for (int c = 0; c < channels; c++) {
-                int t = tOff + c, o = oImg + (co0 + c) * p + p0;
-                float v0 = tile[t], v1 = tile[t + nrl], v2 = tile[t + 2 * nrl];
-                float v3 = tile[t + 3 * nrl], v4 = tile[t + 4 * nrl], v5 = tile[t + 5 * nrl];
-                if (residual) {
-                    int r = rImg + (co0 + c) * p + p0;
-                    v0 += ra[r];
-                    v1 += ra[r + 1];
-                    v2 += ra[r + 2];
-                    v3 += ra[r + 3];
-                    v4 += ra[r + 4];
-                    v5 += ra[r + 5];
-                }
-                if (relu) {
-                    v0 = Math.max(v0, 0f);
-                    v1 = Math.max(v1, 0f);
-                    v2 = Math.max(v2, 0f);
-                    v3 = Math.max(v3, 0f);
-                    v4 = Math.max(v4, 0f);
-                    v5 = Math.max(v5, 0f);
-                }
-                oa[o] = v0;
-                oa[o + 1] = v1;
-                oa[o + 2] = v2;
-                oa[o + 3] = v3;
-                oa[o + 4] = v4;
-                oa[o + 5] = v5;
-            }
-            return;
-        }
-        if (valid == 5) { // full tiles of the 5-pixel kernel
-            for (int c = 0; c < channels; c++) {
-                int t = tOff + c, o = oImg + (co0 + c) * p + p0;
-                float v0 = tile[t], v1 = tile[t + nrl], v2 = tile[t + 2 * nrl];
-                float v3 = tile[t + 3 * nrl], v4 = tile[t + 4 * nrl];
-                if (residual) {
-                    int r = rImg + (co0 + c) * p + p0;
-                    v0 += ra[r];
-                    v1 += ra[r + 1];
-                    v2 += ra[r + 2];
-                    v3 += ra[r + 3];
-                    v4 += ra[r + 4];
-                }
-                if (relu) {
-                    v0 = Math.max(v0, 0f);
-                    v1 = Math.max(v1, 0f);
-                    v2 = Math.max(v2, 0f);
-                    v3 = Math.max(v3, 0f);
-                    v4 = Math.max(v4, 0f);
-                }
-                oa[o] = v0;
-                oa[o + 1] = v1;
-                oa[o + 2] = v2;
-                oa[o + 3] = v3;
-                oa[o + 4] = v4;
-            }
-            return;
-        }
         for (int c = 0; c < channels; c++) {
-            int o = oImg + (co0 + c) * p + p0, r = rImg + (co0 + c) * p + p0;
+            int o = oImg + (co0 + c) * p, r = rImg + (co0 + c) * p;
             for (int i = 0; i < valid; i++) {
+                int q = opix == null ? p0 + i : opix[p0 + i];
                 float v = tile[tOff + i * nrl + c];
-                if (residual) v += ra[r + i];
+                if (residual) v += ra[r + q];
                 if (relu) v = Math.max(v, 0f);
-                oa[o + i] = v;
+                oa[o + q] = v;
             }
         }
     }

@@ -100,10 +100,16 @@ final class WinogradConv implements Kernel {
 
     private boolean winograd(Shape out) { return out.dim(2) * out.dim(3) >= minPixels; }
 
-    /** The plan of a call (Winograd's, or the direct conv's on small maps), for {@code fever info --kernels}. */
+    /** The plan of a call: Winograd's, or the direct conv's on small maps. */
     ConvPlan plan(Tensor[] inputs, Tensor output, int threads) {
         if (!winograd(output.shape())) return direct.plan(inputs, output, threads);
         return ConvPlan.winograd(s, cfg, nv, CallGeometry.of(inputs[0], null, output).call(threads));
+    }
+
+    /** The conv's geometry and the plan a call on these tensors would run (as {@link ConvKernel#describe}). */
+    @Override
+    public String describe(Tensor[] inputs, Tensor output, int threads) {
+        return s.describe() + " | " + plan(inputs, output, threads).describe();
     }
 
     // ------------------------------------------------------------------ weights

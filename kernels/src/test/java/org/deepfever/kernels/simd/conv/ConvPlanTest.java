@@ -81,12 +81,12 @@ class ConvPlanTest {
         Conv2d conv2d4a = conv(80, 192, 3, 3, 1, 0, false);
         Kernel a = Convs.planner(conv2d4a, AVX512), b = Convs.planner(conv2d4a, AVX2);
         Tensor x = Tensor.zeros(1, 80, 33, 33), out = Tensor.zeros(1, 192, 31, 31);
-        String da = Convs.describe(a, new Tensor[] {x}, out, 2), db = Convs.describe(b, new Tensor[] {x}, out, 2);
-        assertTrue(da.startsWith("Winograd F(2x2,3x3) | panel 64 (4 vectors) | tiles 6x4 taps"), da);
-        assertTrue(db.startsWith("Winograd F(2x2,3x3) | panel 16 (2 vectors) | tiles 6x2 taps"), db);
+        String da = a.describe(new Tensor[] {x}, out, 2), db = b.describe(new Tensor[] {x}, out, 2);
+        assertTrue(da.startsWith("3x3 80->192 | Winograd F(2x2,3x3) | 64 (4 vectors) | 6x4 taps | input transform | output transform | 2 tasks"), da);
+        assertTrue(db.startsWith("3x3 80->192 | Winograd F(2x2,3x3) | 16 (2 vectors) | 6x2 taps"), db);
         // below winogradMinPixels the same kernel plans the direct conv
-        String small = Convs.describe(a, new Tensor[] {Tensor.zeros(1, 80, 7, 7)}, Tensor.zeros(1, 192, 5, 5), 2);
-        assertTrue(small.startsWith("channel-vector implicit GEMM"), small);
+        String small = a.describe(new Tensor[] {Tensor.zeros(1, 80, 7, 7)}, Tensor.zeros(1, 192, 5, 5), 2);
+        assertTrue(small.startsWith("3x3 80->192 | channel-vector implicit GEMM"), small);
     }
 
     @Test

@@ -110,7 +110,7 @@ class ExecutorTest {
                     Map<String, Tensor> want = slow.run(Map.of("image", x));
                     Map<String, Tensor> got = fast.run(Map.of("image", x));
                     for (String name : want.keySet()) {
-                        org.deepfever.kernels.simd.SimdConvTest.assertClose(name + " batch " + batch, want.get(name), got.get(name), null, 1e-4f, 1e-4f);
+                        org.deepfever.kernels.simd.conv.SimdConvTest.assertClose(name + " batch " + batch, want.get(name), got.get(name), null, 1e-4f, 1e-4f);
                     }
                 }
             }
@@ -120,7 +120,7 @@ class ExecutorTest {
             slow.plan(2).execute(Map.of("image", x), (n, t) -> taps.put(n.name(), t.copy()));
             int[] checked = {0};
             fast.plan(2).execute(Map.of("image", x), (n, t) -> {
-                org.deepfever.kernels.simd.SimdConvTest.assertClose("node " + n.name(), taps.get(n.name()), t, null, 1e-4f, 1e-4f);
+                org.deepfever.kernels.simd.conv.SimdConvTest.assertClose("node " + n.name(), taps.get(n.name()), t, null, 1e-4f, 1e-4f);
                 checked[0]++;
             });
             assertEquals(graph.nodes().size(), checked[0]);
@@ -170,12 +170,12 @@ class ExecutorTest {
         try (ThreadPool pool = new ThreadPool(2);
              CompiledGraph fast = new CompiledGraph(graph, new SimdBackend(), new ReferenceBackend(), pool, false);
              CompiledGraph slow = new CompiledGraph(graph, new ReferenceBackend(), null, pool, false)) {
-            if (!org.deepfever.kernels.simd.Simd.SCALAR && Boolean.parseBoolean(System.getProperty("fever.layout.channelsLast", "true"))) {
+            if (!org.deepfever.kernels.simd.Simd.SCALAR) {
                 int cl = fast.plan(1).channelsLastValues();
                 assertTrue(cl >= 8, "channels-last values: " + cl);
             }
             // both residual convs write over their residual's buffer (the second over the first's)
-            if (Boolean.parseBoolean(System.getProperty("fever.layout.inPlace", "true"))) assertEquals(2, fast.plan(1).inPlaceOutputs());
+            assertEquals(2, fast.plan(1).inPlaceOutputs());
             for (int batch : new int[] {1, 3}) {
                 Tensor x = r(batch, 24, 9, 9);
                 Map<String, Tensor> taps = new java.util.HashMap<>();
@@ -183,7 +183,7 @@ class ExecutorTest {
                 int[] checked = {0};
                 for (int rep = 0; rep < 2; rep++) {
                     fast.plan(batch).execute(Map.of("image", x), (n, t) -> {
-                        org.deepfever.kernels.simd.SimdConvTest.assertClose("node " + n.name() + " batch " + batch, taps.get(n.name()), t, null, 1e-4f, 1e-4f);
+                        org.deepfever.kernels.simd.conv.SimdConvTest.assertClose("node " + n.name() + " batch " + batch, taps.get(n.name()), t, null, 1e-4f, 1e-4f);
                         checked[0]++;
                     });
                 }

@@ -43,7 +43,7 @@ class SimdOpsTest {
 
         Tensor out = Tensor.zeros(outShape.dims());
         TestSupport.run(simd.prepare(op), in, out);
-        org.deepfever.kernels.simd.SimdConvTest.assertClose(op + " contiguous", expected, out, null, abs, rel);
+        org.deepfever.kernels.simd.conv.SimdConvTest.assertClose(op + " contiguous", expected, out, null, abs, rel);
 
         boolean canSlice = outShape.rank() >= 2;
         for (Tensor t : in) canSlice &= t.rank() >= 2;
@@ -52,7 +52,7 @@ class SimdOpsTest {
             for (int i = 0; i < in.length; i++) sin[i] = in[i].dim(0) > 0 && in[i].size() > 1 ? TestSupport.slicedCopy(in[i], 2, 1, Float.NaN) : in[i];
             Tensor sout = TestSupport.sliced(outShape.dims(), 1, 3, -5f);
             TestSupport.run(simd.prepare(op), sin, sout);
-            org.deepfever.kernels.simd.SimdConvTest.assertClose(op + " sliced", expected, sout, null, abs, rel);
+            org.deepfever.kernels.simd.conv.SimdConvTest.assertClose(op + " sliced", expected, sout, null, abs, rel);
             TestSupport.assertOutsideUntouched(sout, -5f);
         }
         // channels-last input and/or output, where the kernel declares it handles them
@@ -63,7 +63,7 @@ class SimdOpsTest {
                 Tensor[] sin = {xCl ? TestSupport.channelsLastCopy(in[0], 2, 3, Float.NaN) : in[0]};
                 Tensor sout = oCl ? TestSupport.channelsLast(outShape.dims(), 1, 2, -5f) : TestSupport.sliced(outShape.dims(), 1, 3, -5f);
                 TestSupport.run(k, sin, sout);
-                org.deepfever.kernels.simd.SimdConvTest.assertClose(op + " channels-last x=" + xCl + " out=" + oCl, expected, sout, null, abs, rel);
+                org.deepfever.kernels.simd.conv.SimdConvTest.assertClose(op + " channels-last x=" + xCl + " out=" + oCl, expected, sout, null, abs, rel);
                 TestSupport.assertOutsideUntouched(sout, -5f);
             }
         }

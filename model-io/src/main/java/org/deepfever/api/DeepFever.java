@@ -17,6 +17,7 @@ import org.deepfever.core.backend.ThreadPool;
 import org.deepfever.core.exec.CompiledGraph;
 import org.deepfever.core.exec.ExecutionPlan;
 import org.deepfever.core.exec.GraphExecutor;
+import org.deepfever.core.exec.KernelChoice;
 import org.deepfever.core.graph.Graph;
 import org.deepfever.core.graph.Node;
 
@@ -260,6 +261,23 @@ public final class DeepFever implements FaceModel {
 
     /** The expression classes, in logit order. */
     public List<String> classes() { return classes; }
+
+    /**
+     * Per node, in the order the nodes run, what runs it for a batch of {@code batch}: backend, the
+     * planned layouts, and the kernel's own description of its choices (the convs' plans), as
+     * {@code fever info --kernels} prints them.
+     *
+     * @throws IllegalArgumentException when {@code batch} is below 1
+     * @throws IllegalStateException    when the model is closed
+     * @throws UnsupportedOperationException on an accelerator device (the plans are the CPU kernels')
+     */
+    public List<KernelChoice> kernelChoices(int batch) {
+        checkOpen();
+        if (compiled == null) throw new UnsupportedOperationException("kernel choices are the CPU's; this model runs on a device");
+        if (batch < 1) throw new IllegalArgumentException("batch must be >= 1, got " + batch);
+        return compiled.plan(batch).kernelChoices();
+    }
+
 
     /** Names of further Linear heads found in the checkpoint (reported in {@link FaceResult#extraHeads()}). */
     public List<String> extraHeads() { return extraHeads; }

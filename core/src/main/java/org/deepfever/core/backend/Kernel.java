@@ -37,4 +37,12 @@ public interface Kernel {
      * reads and writes one buffer instead of two. Must depend on the shapes' C, H, W only.
      */
     default int inPlaceInput(Shape[] inputs, Shape output) { return -1; }
+
+    /**
+     * How this kernel runs a call on these tensors with {@code threads} threads, in one line (what
+     * {@code fever info --kernels} prints per layer): the algorithm, tiling and split it would choose.
+     * The tensors are the executor's planned views (shapes, layouts, buffers shared with an input);
+     * their contents are not read. Null (the default) for a kernel that has no choice worth showing.
+     */
+    default String describe(Tensor[] inputs, Tensor output, int threads) { return null; }
 }

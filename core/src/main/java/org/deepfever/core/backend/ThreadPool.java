@@ -12,17 +12,16 @@ import java.util.function.IntConsumer;
  *
  * <p>Why not an ExecutorService: a network runs ~150 parallel loops per face, many of 50-150 us,
  * and waking a parked thread costs ~50 us on a VM. Workers here spin for a short while
- * ({@code -Dfever.pool.spinNs}, default 200 us) waiting for the next loop before they park, so
- * back-to-back loops start at once.
+ * ({@link #SPIN_NS}) waiting for the next loop before they park, so back-to-back loops start at once.
  *
  * <p>Each thread has a home range of a loop's slots: thread p of P (the caller is 0) the p-th
  * contiguous P-th. It runs its own range front to back, then takes slots from the back of the
  * others' ranges. So when consecutive layers split alike (batch 8 on two threads: four images
  * each), each thread keeps working on the same images, whose activations are in its own core's
  * caches, and a thread that is late (woken from a park, slowed by a neighbour on a shared host)
- * still gets its work taken over. Against slots taken in order by whoever came first (an image's
- * next layer then ran on either core; {@code -Dfever.pool.affinity=false}), DeepFEVER batch 8 on
- * two threads, LayerProfile, four alternations on a noisy host: median 90.7-95.0 against
+ * still gets its work taken over. Against slots taken in order by whoever came first (the earlier
+ * design: an image's next layer then ran on either core), DeepFEVER batch 8 on two threads,
+ * LayerProfile, four alternations on a noisy host: median 90.7-95.0 against
  * 91.1-103.9 ms, each pair won (0.4-9%); the big stem convs gain most (conv2d_4a 10.4 against
  * 11.0 ms), too big for L2, so the locality that pays is likely the L3 of each core's CCX.
  *
@@ -38,9 +37,12 @@ import java.util.function.IntConsumer;
  * loop) runs serially on its caller instead of waiting.
  */
 public final class ThreadPool implements AutoCloseable {
-    /** Home ranges ({@code -Dfever.pool.affinity=false}: one shared range, slots taken in order by whoever comes; A/B runs). */
-    static final boolean AFFINITY = Boolean.parseBoolean(System.getProperty("fever.pool.affinity", "true"));
-    private static final long SPIN_NS = Long.getLong("fever.pool.spinNs", 200_000);
+    /**
+     * How long an idle worker spins for the next loop before it parks: 200 us, longer than the gap
+     * between two layers' loops, so a network's ~150 loops per face start without a wake-up (parked
+     * wake-ups cost about 5 ms per face at batch 1 when workers parked at once).
+     */
+    private static final long SPIN_NS = 200_000;
     /** Slots per loop that a cursor can count (16 bits each for its end and its next slot). */
     static final int MAX_SLOTS = 0xFFFF;
 
@@ -108,7 +110,7 @@ public final class ThreadPool implements AutoCloseable {
         int n = tasks, chunk = perSlot;
         for (int k = 0; k < threads; k++) {
             AtomicLong cursor = cursors[(who + k) % threads];
-            boolean own = k == 0 || !AFFINITY;
+            boolean own = k == 0;
             while (true) {
                 long c = cursor.get();
                 int end = (int) (c >>> 16) & 0xFFFF, next = (int) c & 0xFFFF;
@@ -155,7 +157,7 @@ public final class ThreadPool implements AutoCloseable {
             int gen = generation(ticket.get()) + 1;
             if (gen == 0) gen = 1; // 0 is the workers' "nothing seen yet"
             for (int p = 0; p < threads; p++) {
-                long lo = AFFINITY ? (long) slots * p / threads : 0, hi = AFFINITY ? (long) slots * (p + 1) / threads : p == 0 ? slots : 0;
+                long lo = (long) slots * p / threads, hi = (long) slots * (p + 1) / threads;
                 cursors[p].set((long) gen << 32 | hi << 16 | lo);
             }
             ticket.set((long) gen << 32); // publishes the fields above

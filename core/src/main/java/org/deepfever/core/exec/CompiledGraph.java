@@ -36,7 +36,7 @@ public final class CompiledGraph implements GraphExecutor {
     private final Map<Integer, ConcurrentLinkedQueue<ExecutionPlan>> plans = new ConcurrentHashMap<>();
 
     public CompiledGraph(Graph graph, Backend preferred, Backend fallback, ThreadPool pool, boolean ownsPool) {
-        this.graph = Schedule.POOLS_EARLY ? Schedule.poolsEarly(graph) : graph;
+        this.graph = Schedule.poolsEarly(graph);
         this.pool = pool;
         this.ownsPool = ownsPool;
         List<Node> nodes = this.graph.nodes();
@@ -135,6 +135,7 @@ public final class CompiledGraph implements GraphExecutor {
     public Graph graph() { return graph; }
     public ThreadPool pool() { return pool; }
     Kernel kernel(int node) { return kernels[node]; }
+    Backend backend(int node) { return chosen[node]; }
 
     /** Which backend runs each node, by node name. */
     @Override

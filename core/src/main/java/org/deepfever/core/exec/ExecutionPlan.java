@@ -25,18 +25,13 @@ import org.deepfever.core.op.Concat;
  *   {@link Tensor#isChannelsLast()}) when every kernel that writes or reads any value in it declared
  *   it handles that ({@link org.deepfever.core.backend.Kernel#acceptsChannelsLast}); the channel-vector
  *   convs of the small-image stages then store whole vectors and read each pixel's channels as one
- *   line. Graph inputs and outputs stay NCHW. {@code -Dfever.layout.channelsLast=false} turns it off.</li>
+ *   line. Graph inputs and outputs stay NCHW.</li>
  *   <li>Buffers whose lifetimes do not overlap share space in one arena (greedy, largest first); the
  *   arena's size is the peak activation memory, known before the network runs.</li>
  * </ul>
  * A plan is used by one thread at a time; {@link CompiledGraph} pools them.
  */
 public final class ExecutionPlan implements ExecContext {
-    /** Outputs written over an input's buffer where the kernel allows it (A/B runs): {@code -Dfever.layout.inPlace=true|false}. */
-    static final boolean IN_PLACE = Boolean.parseBoolean(System.getProperty("fever.layout.inPlace", "true"));
-    /** Channels-last buffers allowed (experiments, A/B runs): {@code -Dfever.layout.channelsLast=true|false}. */
-    static final boolean CHANNELS_LAST = Boolean.parseBoolean(System.getProperty("fever.layout.channelsLast", "true"));
-
     private final CompiledGraph compiled;
     private final Graph graph;
     private final int batch;
@@ -162,7 +157,6 @@ public final class ExecutionPlan implements ExecContext {
     private boolean[] chooseChannelsLast(List<Node> nodes, int[] producer, boolean[] isOutput) {
         int values = shapes.length;
         boolean[] cl = new boolean[values];
-        if (!CHANNELS_LAST) return cl;
         for (int v = 0; v < values; v++) if (producer[v] >= 0 && root(v) == v) cl[v] = true;
         for (int v = 0; v < values; v++) {
             if (producer[v] < 0) continue;
@@ -252,7 +246,6 @@ public final class ExecutionPlan implements ExecContext {
      * reading one and writing another. The output becomes a full-width view of the input's buffer.
      */
     private void planInPlace(List<Node> nodes, int[] producer, boolean[] isOutput) {
-        if (!IN_PLACE) return;
         int values = shapes.length;
         // per root buffer, the last node reading any value in it (graph outputs: never free)
         int[] lastRead = new int[values];
@@ -320,6 +313,34 @@ public final class ExecutionPlan implements ExecContext {
         int n = 0;
         for (boolean s : skip) n += s ? 1 : 0;
         return n;
+    }
+
+    /**
+     * Per node, in the order the nodes run, what runs it and how ({@link KernelChoice}): the kernels
+     * describe themselves on this plan's views (graph inputs: NCHW tensors of their shapes).
+     */
+    public List<KernelChoice> kernelChoices() {
+        List<Node> nodes = graph.nodes();
+        List<KernelChoice> out = new ArrayList<>(nodes.size());
+        int threads = compiled.pool().threads();
+        for (int i = 0; i < nodes.size(); i++) {
+            Node n = nodes.get(i);
+            Tensor[] in = new Tensor[n.inputCount()];
+            for (int k = 0; k < in.length; k++) {
+                Tensor v = views[n.input(k)];
+                in[k] = v != null ? v : Tensor.zeros(shapes[n.input(k)].dims()); // a graph input, bound per call
+            }
+            Tensor o = views[n.output()];
+            String layout = skip[i] ? "view" : layoutOf(in.length > 0 ? in[0] : null) + "->" + layoutOf(o);
+            String kernel = skip[i] ? null : compiled.kernel(i).describe(in, o, threads);
+            out.add(new KernelChoice(n.name(), n.op().kind(), compiled.backend(i).name(), in.length > 0 ? in[0].shape() : null,
+                    o.shape(), layout, kernel));
+        }
+        return out;
+    }
+
+    private static String layoutOf(Tensor t) {
+        return t == null ? "-" : t.isChannelsLast() ? "NHWC" : "NCHW";
     }
 
     @Override public ThreadPool pool() { return compiled.pool(); }

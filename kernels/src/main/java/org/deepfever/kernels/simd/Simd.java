@@ -5,9 +5,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The one vector species every SIMD kernel uses, chosen once at class initialisation (a static
- * final, so the JIT constant-folds it). {@code -Dfever.simd.bits=128|256|512} picks a width,
- * {@code -Dfever.simd.bits=0} or {@code -Dfever.simd=scalar} selects the scalar path: {@link #LANES}
- * is then 1 and {@link #loopBound} returns 0, so every loop runs entirely in its scalar tail.
+ * final, so the JIT constant-folds it) from {@link KernelConfig#current()}: the JVM's preferred
+ * width unless {@code -Dfever.kernels=bits=128|256|512} picks another; {@code bits=0} selects the
+ * scalar path: {@link #LANES} is then 1 and {@link #loopBound} returns 0, so every loop runs
+ * entirely in its scalar tail.
  */
 public final class Simd {
     private Simd() {}
@@ -20,20 +21,15 @@ public final class Simd {
     public static final int LANES;
 
     static {
-        String mode = System.getProperty("fever.simd", "").trim();
-        String bits = System.getProperty("fever.simd.bits", "").trim();
-        boolean scalar = mode.equalsIgnoreCase("scalar") || bits.equals("0");
-        VectorSpecies<Float> s = switch (bits) {
-            case "", "0" -> FloatVector.SPECIES_PREFERRED;
-            case "128" -> FloatVector.SPECIES_128;
-            case "256" -> FloatVector.SPECIES_256;
-            case "512" -> FloatVector.SPECIES_512;
-            default -> throw new IllegalArgumentException("fever.simd.bits must be 0, 128, 256 or 512, got '" + bits + "'");
+        KernelConfig c = KernelConfig.current();
+        SCALAR = c.scalar();
+        SPECIES = switch (c.bits()) {
+            case 128 -> FloatVector.SPECIES_128;
+            case 256 -> FloatVector.SPECIES_256;
+            case 512 -> FloatVector.SPECIES_512;
+            default -> FloatVector.SPECIES_PREFERRED; // scalar: unused
         };
-        if (!scalar && s.length() < 4) scalar = true; // no useful vector unit: scalar path
-        SCALAR = scalar;
-        SPECIES = s;
-        LANES = scalar ? 1 : s.length();
+        LANES = c.lanes();
     }
 
     /** Largest multiple of the vector length not above {@code n} (0 on the scalar path). */

@@ -4,15 +4,30 @@ import org.deepfever.core.backend.Backend;
 import org.deepfever.core.backend.Kernel;
 import org.deepfever.core.op.*;
 import org.deepfever.kernels.reference.ReferenceBackend;
+import org.deepfever.kernels.simd.conv.Convs;
 
 /**
  * CPU kernels on the Panama Vector API (one species, see {@link Simd}), multi-threaded over the
  * executor's pool. Ops it does not list in {@link #supports} run on the reference backend. Convs:
- * {@link WinogradConv} where it suits (3x3, stride 1, see {@link WinogradConv#suits}), else the
- * direct {@link ConvKernel}.
+ * the {@code conv} package ({@link Convs}), whose plan picks Winograd or a direct orientation per
+ * shape. Tunables: {@link KernelConfig}, the one place.
  */
 public final class SimdBackend implements Backend {
     private final ReferenceBackend reference = new ReferenceBackend();
+    /** Null for the running backend; else the config a planning backend's convs plan for (see {@link #planning}). */
+    private final KernelConfig planFor;
+
+    /** The backend, running this JVM's kernels ({@link KernelConfig#current()}); ServiceLoader's constructor. */
+    public SimdBackend() { this(null); }
+
+    private SimdBackend(KernelConfig planFor) { this.planFor = planFor; }
+
+    /**
+     * A backend whose convs plan for {@code cfg} (e.g. {@link KernelConfig#avx2()} on an AVX-512 machine)
+     * and cannot run: compile a graph with it to see the layouts and per-layer plans ({@link
+     * Kernel#describe}) another machine kind would get. Its other kernels are this JVM's.
+     */
+    public static SimdBackend planning(KernelConfig cfg) { return new SimdBackend(java.util.Objects.requireNonNull(cfg, "cfg")); }
 
     @Override public String name() { return "simd"; }
     @Override public int priority() { return 10; }
@@ -39,7 +54,7 @@ public final class SimdBackend implements Backend {
     @Override
     public boolean supports(Op op) {
         return switch (op) {
-            case Conv2d c -> c.groups() == 1;
+            case Conv2d c -> Convs.supports(c);
             case DepthwiseConv2d d -> true;
             case MaxPool2d m -> true;
             case GlobalAvgPool g -> true;
@@ -60,9 +75,9 @@ public final class SimdBackend implements Backend {
     public Kernel prepare(Op op) {
         if (!supports(op)) throw new IllegalArgumentException("simd backend does not support " + op.kind());
         return switch (op) {
-            case Conv2d c -> WinogradConv.suits(c) ? new WinogradConv(c) : new ConvKernel(c);
+            case Conv2d c -> planFor == null ? Convs.prepare(c) : Convs.planner(c, planFor);
             case DepthwiseConv2d d -> new DepthwiseConvKernel(d);
-            case MaxPool2d m -> SimdKernels.maxPool(m);
+            case MaxPool2d m -> MaxPools.maxPool(m);
             case GlobalAvgPool g -> SimdKernels.globalAvgPool();
             case Concat c -> SimdKernels.concat1();
             case Binary b -> SimdKernels.binary(b, reference.prepare(b));
@@ -80,14 +95,15 @@ public final class SimdBackend implements Backend {
     /** Runs the kernel classes' initialisers, which build their vector constants (the Vector API's own start-up with them). */
     @Override
     public void preload() {
-        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, ConvKernel.class, WinogradConv.class, MaxPoolChannelsLast.class, ChannelsLastOps.class, DepthwiseConvKernel.class}) {
+        for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, MaxPools.class, MaxPoolChannelsLast.class, ChannelsLastOps.class, DepthwiseConvKernel.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());
             } catch (ClassNotFoundException e) {
                 throw new IllegalStateException(e); // cannot happen: the class is at hand
             }
         }
+        Convs.preload();
     }
 
-    @Override public String toString() { return "simd[" + Simd.describe() + "]"; }
+    @Override public String toString() { return "simd[" + (planFor == null ? Simd.describe() : "planning for " + planFor.target()) + "]"; }
 }

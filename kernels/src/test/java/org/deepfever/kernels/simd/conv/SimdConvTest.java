@@ -1,4 +1,4 @@
-package org.deepfever.kernels.simd;
+package org.deepfever.kernels.simd.conv;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -15,6 +15,9 @@ import org.deepfever.core.op.Activation;
 import org.deepfever.core.op.Conv2d;
 import org.deepfever.kernels.TestSupport;
 import org.deepfever.kernels.reference.ReferenceBackend;
+import org.deepfever.kernels.simd.KernelConfig;
+import org.deepfever.kernels.simd.Simd;
+import org.deepfever.kernels.simd.SimdBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -35,6 +38,25 @@ public class SimdConvTest {
     static final SimdBackend SIMD = new SimdBackend();
     static final ThreadPool POOL3 = new ThreadPool(3);
     static final ThreadPool POOL1 = new ThreadPool(1);
+    /** This JVM's config, every call split over the threads however small. */
+    static final KernelConfig SPLIT = KernelConfig.current().with("parallelMinMacs=0");
+    /** This JVM's config, Winograd on every map size. */
+    static final KernelConfig WINOGRAD_ANY = KernelConfig.current().with("winogradMinPixels=0");
+
+    /** The direct conv with an orientation forced: 0 pixel-vector, 1 channel-vector, 2 wide panels, 3 five-vector panels. */
+    static ConvKernel forced(Conv2d c, int orientation) {
+        ConvPlan.Forced f = switch (orientation) {
+            case 0 -> ConvPlan.Forced.PIXEL_VECTOR;
+            case 1 -> ConvPlan.Forced.CHANNEL_VECTOR;
+            case 2 -> ConvPlan.Forced.CHANNEL_VECTOR_WIDE;
+            case 3 -> ConvPlan.Forced.CHANNEL_VECTOR_FIVE;
+            default -> throw new IllegalArgumentException("orientation " + orientation);
+        };
+        return new ConvKernel(c, SPLIT, f, false);
+    }
+
+    /** Winograd with {@code nv}-vector panels on every map size. */
+    static WinogradConv winograd(Conv2d c, int nv) { return new WinogradConv(c, WINOGRAD_ANY, nv, false); }
 
     @AfterAll
     static void close() {
@@ -132,13 +154,13 @@ public class SimdConvTest {
         Tensor magnitude = magnitude(conv, x, res, outShape);
 
         // the backend's own choice, then each orientation forced, always split over the threads
-        List<Kernel> kernelList = new ArrayList<>(List.of(SIMD.prepare(conv), new ConvKernel(conv, 0, 0), new ConvKernel(conv, 1, 0),
-                new ConvKernel(conv, 2, 0), new ConvKernel(conv, 3, 0)));
+        List<Kernel> kernelList = new ArrayList<>(List.of(SIMD.prepare(conv), forced(conv, 0), forced(conv, 1),
+                forced(conv, 2), forced(conv, 3)));
         List<String> kindList = new ArrayList<>(List.of("chosen", "pixel-vector", "channel-vector", "channel-vector wide", "channel-vector five"));
-        if (!Simd.SCALAR && WinogradConv.shapeFits(conv) && !conv.residual()) { // on every map size, whatever Cout
-            kernelList.add(new WinogradConv(conv, 0, ConvKernel.NRW));
+        if (!Simd.SCALAR && ConvPlan.winogradShape(ConvSpec.of(conv)) && !conv.residual()) { // on every map size, whatever Cout
+            kernelList.add(winograd(conv, ConvPlan.NRW));
             kindList.add("winograd 4-vector panels");
-            kernelList.add(new WinogradConv(conv, 0, ConvKernel.NR));
+            kernelList.add(winograd(conv, ConvPlan.NR));
             kindList.add("winograd 2-vector panels");
         }
         Kernel[] kernels = kernelList.toArray(Kernel[]::new);
@@ -180,7 +202,7 @@ public class SimdConvTest {
         }
         // Written in place over the residual (the executor's in-place residual layout: output and
         // residual are one view): NCHW for every kernel, channels-last where the kernel takes it;
-        // the wide tiles then start from the residual (tileT6x4Acc, tileT5x4Acc).
+        // the wide tiles then start from the residual (t6x4Acc, t5x4Acc).
         if (res != null) {
             for (int ki = 0; ki < kernels.length; ki++) {
                 Shape[] inShapes = {x.shape(), res.shape()};
@@ -227,11 +249,11 @@ public class SimdConvTest {
         Shape outShape = premultiplied.outputShape(x.shape());
         for (int orientation = -1; orientation <= 5; orientation++) { // 4, 5: Winograd, 4- and 2-vector panels
             if (orientation >= 4 && Simd.SCALAR) continue;
-            int nv = orientation == 4 ? ConvKernel.NRW : ConvKernel.NR;
+            int nv = orientation == 4 ? ConvPlan.NRW : ConvPlan.NR;
             Kernel want = orientation < 0 ? REF.prepare(premultiplied)
-                    : orientation >= 4 ? new WinogradConv(premultiplied, 0, nv) : new ConvKernel(premultiplied, orientation, 0);
+                    : orientation >= 4 ? winograd(premultiplied, nv) : forced(premultiplied, orientation);
             Kernel got = orientation < 0 ? REF.prepare(viaScale)
-                    : orientation >= 4 ? new WinogradConv(viaScale, 0, nv) : new ConvKernel(viaScale, orientation, 0);
+                    : orientation >= 4 ? winograd(viaScale, nv) : forced(viaScale, orientation);
             Tensor a = Tensor.zeros(outShape.dims()), c = Tensor.zeros(outShape.dims());
             TestSupport.run(want, new Tensor[] {x}, a);
             TestSupport.run(got, new Tensor[] {x}, c);
@@ -256,7 +278,7 @@ public class SimdConvTest {
             Conv2d conv = new Conv2d(TestSupport.random(rnd, 40, 24, 3, 3), TestSupport.random(rnd, 40), 1, 1, 1, 1, 1, 1, 1, 1, 1,
                     Activation.RELU, false);
             int o = orientation;
-            java.util.function.Supplier<Kernel> make = () -> o >= 3 ? new WinogradConv(conv, 0, o == 3 ? ConvKernel.NRW : ConvKernel.NR) : new ConvKernel(conv, o, 0);
+            java.util.function.Supplier<Kernel> make = () -> o >= 3 ? winograd(conv, o == 3 ? ConvPlan.NRW : ConvPlan.NR) : forced(conv, o);
             Kernel shared = make.get();
             // scratch size from a twin, so that the shared kernel's weights are not packed yet
             Shape in = Shape.of(1, 24, 9, 11);

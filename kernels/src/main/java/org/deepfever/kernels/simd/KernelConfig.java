@@ -1,0 +1,179 @@
+package org.deepfever.kernels.simd;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import jdk.incubator.vector.FloatVector;
+
+/**
+ * Every tunable of the SIMD kernels, in one record: the vector unit they plan for and the thresholds
+ * that pick one algorithm or split over another. {@link #current()} is chosen once per JVM from what
+ * the JVM may use on this CPU (its preferred vector species: 512-bit on AVX-512 machines, 256-bit on
+ * AVX2 ones or under {@code -XX:UseAVX=2}); {@link #avx512()} and {@link #avx2()} are the same
+ * defaults for the other two machine kinds, for planning only ({@code fever info --kernels=...}).
+ *
+ * <p>Experiments override fields through one system property, and only through it:
+ * {@code -Dfever.kernels=key=value,key=value}, keys as the record's component names (see
+ * {@link #KEYS}), e.g. {@code -Dfever.kernels=bits=256} or {@code -Dfever.kernels=winogradMinPixels=1000000}
+ * (every 3x3 on the direct conv). A bad key or value fails at the first use of the SIMD backend
+ * with the key, the value and what is allowed.
+ *
+ * <p>The fixed rules of the conv plan (lane-use thresholds of the panel widths, the 5- against
+ * 6-pixel tile rule) are not knobs: they are constants of {@code ConvPlan}, each with its measurement.
+ * The CPU's 512-bit FMA width ({@link CpuInfo#fma512()}) decides nothing yet; it is printed beside
+ * the plan so that a measurement on another machine kind can be read against it.
+ *
+ * @param target               what this config is for, in words ("this JVM", "AVX-512", "AVX2")
+ * @param bits                 vector width in bits: 512, 256 or 128; 0 for the scalar path (one lane).
+ *                             Default: the JVM's preferred species, scalar when that is under 128 bits.
+ * @param registers            vector registers the JIT may use: 32 with AVX-512 encodings, else 16.
+ *                             With 16 the wide register tiles (6x4, 5x4, 4x5: 20-24 accumulators) would
+ *                             spill, so only 2-vector panels are planned, and the pixel-vector tile
+ *                             (measured at half speed there) only where channel vectors waste lanes.
+ *                             Default: 32 when the preferred species is 512-bit, else 16.
+ * @param directSmallP         1x1 stride-1 convs use channel vectors up to this many output pixels, pixel
+ *                             vectors above. Default 1200: takes in 33x33 (1089), so maxpool_3a reads and
+ *                             writes channels-last (1.62 -> 0.84 ms) though conv2d_3b is slower that way
+ *                             (1.29 -> 1.50 ms); full model, two alternations, batch 8 one thread p10
+ *                             165.9-166.6 vs 166.8-167.7 ms, batch 1 21.7-21.9 vs 21.9-22.0 ms.
+ *                             (256, taking in 15x15, against 100: batch 8 176.3-177.1 vs 179.1-181.4 ms.)
+ * @param acrossImagesMaxP     batches on maps up to this many pixels, in convs that read their input in
+ *                             place, are tiled across image boundaries. Default 64 (the 7x7 and 3x3
+ *                             stages): LayerProfile batch 8 one thread, sum of node medians 166.4 vs
+ *                             169.9 ms; at 15x15 (256) it was slower. 0 turns it off.
+ * @param winogradMinPixels    3x3 stride-1 convs use Winograd F(2x2, 3x3) from this many output pixels
+ *                             up. Default 40 (takes in 7x7: ConvBench 256 -> 256 channels at 7x7, one
+ *                             thread, 2606 vs 1800-1810 convs/s; 3x3, four tiles in a block of six,
+ *                             would lose). A value above every map (1000000) runs every conv direct.
+ * @param parallelMinMacs      a conv call with fewer multiply-adds runs on the calling thread only: a
+ *                             parallel loop costs a few microseconds to start and join.
+ *                             Default 400000 (not measured against other values).
+ * @param im2colBlockFloats    floats of one im2col block of the pixel-vector orientation per task.
+ *                             Default 98304 (384 KB: the block stays in L2 while the panels stream).
+ * @param slideWideMinChannels wide sliding tiles (5x4 slide3) only for convs with at least this many
+ *                             input channels, which amortise the seven held broadcasts. Default 64:
+ *                             conv2d_2b (32 channels) measured 1-3% slower with them; conv2d_4a and
+ *                             Mixed_6a's 3x3 faster (-4%, -2.5% at batch 8).
+ */
+public record KernelConfig(String target, int bits, int registers, int directSmallP, int acrossImagesMaxP,
+                           int winogradMinPixels, long parallelMinMacs, int im2colBlockFloats, int slideWideMinChannels) {
+
+    /** The system property, the one way to override a field (see the class comment). */
+    public static final String PROPERTY = "fever.kernels";
+    /** The keys {@link #PROPERTY} accepts: every component but {@code target}. */
+    public static final List<String> KEYS = List.of("bits", "registers", "directSmallP", "acrossImagesMaxP",
+            "winogradMinPixels", "parallelMinMacs", "im2colBlockFloats", "slideWideMinChannels");
+
+    /**
+     * Checks the fields.
+     *
+     * @throws IllegalArgumentException for a width other than 0, 128, 256, 512, registers other than 16
+     *                                  or 32, or a negative threshold
+     */
+    public KernelConfig {
+        if (bits != 0 && bits != 128 && bits != 256 && bits != 512) throw bad("bits", bits, "0 (scalar), 128, 256 or 512");
+        if (registers != 16 && registers != 32) throw bad("registers", registers, "16 or 32");
+        if (directSmallP < 0) throw bad("directSmallP", directSmallP, ">= 0");
+        if (acrossImagesMaxP < 0) throw bad("acrossImagesMaxP", acrossImagesMaxP, ">= 0");
+        if (winogradMinPixels < 0) throw bad("winogradMinPixels", winogradMinPixels, ">= 0");
+        if (parallelMinMacs < 0) throw bad("parallelMinMacs", parallelMinMacs, ">= 0");
+        if (im2colBlockFloats < 1) throw bad("im2colBlockFloats", im2colBlockFloats, ">= 1");
+        if (slideWideMinChannels < 0) throw bad("slideWideMinChannels", slideWideMinChannels, ">= 0");
+    }
+
+    private static IllegalArgumentException bad(String key, long value, String allowed) {
+        return new IllegalArgumentException(PROPERTY + ": " + key + " must be " + allowed + ", got " + value);
+    }
+
+    /** The defaults for a vector unit of {@code bits} bits (0: scalar) and {@code registers} registers. */
+    static KernelConfig defaults(String target, int bits, int registers) {
+        return new KernelConfig(target, bits, registers, 1200, 64, 40, 400_000, 96 * 1024, 64);
+    }
+
+    /** The defaults of an AVX-512 machine: 512-bit vectors, 32 registers (planning only, unless this JVM is one). */
+    public static KernelConfig avx512() { return defaults("AVX-512", 512, 32); }
+
+    /** The defaults of an AVX2 machine: 256-bit vectors, 16 registers (planning only, unless this JVM is one). */
+    public static KernelConfig avx2() { return defaults("AVX2", 256, 16); }
+
+    private static final KernelConfig CURRENT = forThisJvm(System.getProperty(PROPERTY, ""));
+
+    /**
+     * The config the kernels of this JVM run with: chosen once, from the JVM's preferred species and
+     * {@code -Dfever.kernels}.
+     *
+     * @throws IllegalArgumentException (wrapped in an ExceptionInInitializerError at the first call)
+     *                                  when {@code -Dfever.kernels} is malformed
+     */
+    public static KernelConfig current() { return CURRENT; }
+
+    /** This JVM's defaults with the overrides of {@code spec} ({@code key=value,...}, may be empty). */
+    static KernelConfig forThisJvm(String spec) {
+        int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();
+        KernelConfig c = defaults("this JVM", preferred < 128 ? 0 : preferred, preferred >= 512 ? 32 : 16);
+        return c.with(spec);
+    }
+
+    /**
+     * This config with the fields named in {@code spec} replaced: {@code key=value} pairs separated by
+     * commas, keys from {@link #KEYS}; blank means no change.
+     *
+     * @throws IllegalArgumentException naming the key and value for an unknown key, a missing '=', a
+     *                                  repeated key, a value that is not a whole number, or one out of range
+     */
+    public KernelConfig with(String spec) {
+        Map<String, Long> values = new LinkedHashMap<>();
+        for (String part : spec.split(",")) {
+            if (part.isBlank()) continue;
+            int eq = part.indexOf('=');
+            if (eq < 0) throw new IllegalArgumentException(PROPERTY + ": expected key=value, got '" + part.trim() + "' (keys: " + KEYS + ")");
+            String key = part.substring(0, eq).trim(), value = part.substring(eq + 1).trim();
+            if (!KEYS.contains(key)) throw new IllegalArgumentException(PROPERTY + ": unknown key '" + key + "' (keys: " + KEYS + ")");
+            long v;
+            try {
+                v = Long.parseLong(value);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(PROPERTY + ": " + key + " must be a whole number, got '" + value + "'");
+            }
+            if (values.put(key, v) != null) throw new IllegalArgumentException(PROPERTY + ": " + key + " given twice");
+        }
+        if (values.isEmpty()) return this;
+        return new KernelConfig(target + " with " + spec.trim(),
+                intOf(values, "bits", bits), intOf(values, "registers", registers), intOf(values, "directSmallP", directSmallP),
+                intOf(values, "acrossImagesMaxP", acrossImagesMaxP), intOf(values, "winogradMinPixels", winogradMinPixels),
+                values.getOrDefault("parallelMinMacs", parallelMinMacs), intOf(values, "im2colBlockFloats", im2colBlockFloats),
+                intOf(values, "slideWideMinChannels", slideWideMinChannels));
+    }
+
+    private static int intOf(Map<String, Long> values, String key, int fallback) {
+        Long v = values.get(key);
+        if (v == null) return fallback;
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) throw bad(key, v, "an int");
+        return (int) (long) v;
+    }
+
+    /** Floats per vector: bits / 32, 1 on the scalar path. */
+    public int lanes() { return bits == 0 ? 1 : bits / 32; }
+
+    /** Whether this is the scalar path (no vectors). */
+    public boolean scalar() { return bits == 0; }
+
+    /** Whether the JIT has 32 vector registers (the wide register tiles fit). */
+    public boolean wideRegisterFile() { return registers >= 32; }
+
+    /** One line per field: {@code name = value}, for {@code fever info --kernels}. */
+    public List<String> lines() {
+        List<String> out = new ArrayList<>();
+        out.add("target = " + target);
+        out.add("bits = " + bits + (bits == 0 ? " (scalar)" : " (" + lanes() + " floats per vector)"));
+        out.add("registers = " + registers);
+        out.add("directSmallP = " + directSmallP);
+        out.add("acrossImagesMaxP = " + acrossImagesMaxP);
+        out.add("winogradMinPixels = " + winogradMinPixels);
+        out.add("parallelMinMacs = " + parallelMinMacs);
+        out.add("im2colBlockFloats = " + im2colBlockFloats);
+        out.add("slideWideMinChannels = " + slideWideMinChannels);
+        return out;
+    }
+}

@@ -1,0 +1,62 @@
+package org.deepfever.kernels.simd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** The one override mechanism (-Dfever.kernels=key=value,...) and the per-machine defaults. */
+class KernelConfigTest {
+    @Test
+    void presetsDescribeTheTwoMachineKinds() {
+        KernelConfig a = KernelConfig.avx512(), b = KernelConfig.avx2();
+        assertEquals(16, a.lanes());
+        assertTrue(a.wideRegisterFile());
+        assertEquals(8, b.lanes());
+        assertEquals(false, b.wideRegisterFile());
+        assertEquals(1200, a.directSmallP());
+        assertEquals(a.winogradMinPixels(), b.winogradMinPixels());
+    }
+
+    @Test
+    void overridesReplaceOnlyTheNamedFields() {
+        KernelConfig c = KernelConfig.avx512().with(" directSmallP=256, acrossImagesMaxP=0 ");
+        assertEquals(256, c.directSmallP());
+        assertEquals(0, c.acrossImagesMaxP());
+        assertEquals(KernelConfig.avx512().winogradMinPixels(), c.winogradMinPixels());
+        assertEquals(512, c.bits());
+        assertTrue(c.target().contains("directSmallP=256"), c.target());
+        KernelConfig same = KernelConfig.avx2();
+        assertSame(same, same.with(""));
+        assertEquals(1, KernelConfig.avx512().with("bits=0").lanes());
+        assertTrue(KernelConfig.avx512().with("bits=0").scalar());
+        assertEquals(false, KernelConfig.avx512().with("registers=16").wideRegisterFile());
+    }
+
+    @Test
+    void badOverridesNameTheKeyAndWhatIsAllowed() {
+        assertMessage("unknown key 'five'", () -> KernelConfig.avx512().with("five=0"));
+        assertMessage("keys: [bits, registers", () -> KernelConfig.avx512().with("five=0"));
+        assertMessage("expected key=value, got 'bits'", () -> KernelConfig.avx512().with("bits"));
+        assertMessage("bits must be a whole number, got 'wide'", () -> KernelConfig.avx512().with("bits=wide"));
+        assertMessage("bits must be 0 (scalar), 128, 256 or 512, got 300", () -> KernelConfig.avx512().with("bits=300"));
+        assertMessage("registers must be 16 or 32, got 8", () -> KernelConfig.avx512().with("registers=8"));
+        assertMessage("directSmallP must be >= 0, got -1", () -> KernelConfig.avx512().with("directSmallP=-1"));
+        assertMessage("winogradMinPixels given twice", () -> KernelConfig.avx512().with("winogradMinPixels=1,winogradMinPixels=2"));
+        assertMessage("acrossImagesMaxP must be an int, got 9999999999", () -> KernelConfig.avx512().with("acrossImagesMaxP=9999999999"));
+    }
+
+    @Test
+    void thisJvmReadsTheProperty() {
+        assertEquals(KernelConfig.current(), KernelConfig.forThisJvm(System.getProperty(KernelConfig.PROPERTY, "")));
+        assertTrue(KernelConfig.current().lines().get(0).startsWith("target = this JVM"));
+    }
+
+    private static void assertMessage(String part, Runnable r) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r::run);
+        assertTrue(e.getMessage().startsWith(KernelConfig.PROPERTY + ": "), e.getMessage());
+        assertTrue(e.getMessage().contains(part), e.getMessage());
+    }
+}

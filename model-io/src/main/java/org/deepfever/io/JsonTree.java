@@ -65,9 +65,6 @@ final class JsonTree {
             throw new JsonException(message(e) + " at character " + e.getLocation().getCharOffset());
         } catch (IOException e) {
             throw new JsonException(e.getMessage());
-        } catch (NumberFormatException | ArithmeticException e) {
-            // a number Jackson reads as text but Java cannot hold, such as 1e9999999999
-            throw new JsonException("number out of range: " + e.getMessage());
         }
     }
 
@@ -78,6 +75,16 @@ final class JsonTree {
             return "duplicate key \"" + m.substring("Duplicate field '".length(), m.length() - 1) + "\"";
         }
         return m;
+    }
+
+    /** A JSON number as BigDecimal; one Java cannot hold (such as 1e9999999999, an exponent past int) is a syntax error. */
+    private static Object decimal(JsonParser p) throws IOException {
+        try {
+            return p.getDecimalValue();
+        } catch (NumberFormatException | ArithmeticException e) {
+            String t = p.getText();
+            throw new JsonParseException(p, "number " + (t.length() > 40 ? t.substring(0, 40) + "..." : t) + " is out of range");
+        }
     }
 
     private static Object value(JsonParser p, JsonToken t) throws IOException {
@@ -97,7 +104,7 @@ final class JsonTree {
             }
             case VALUE_STRING -> p.getText();
             case VALUE_NUMBER_INT -> p.getNumberType() == JsonParser.NumberType.BIG_INTEGER ? p.getBigIntegerValue() : (Object) p.getLongValue();
-            case VALUE_NUMBER_FLOAT -> p.getDecimalValue();
+            case VALUE_NUMBER_FLOAT -> decimal(p);
             case VALUE_TRUE -> Boolean.TRUE;
             case VALUE_FALSE -> Boolean.FALSE;
             case VALUE_NULL -> NULL;

@@ -23,7 +23,9 @@ JAVA_HOME=$(find_java25)
 export JAVA_HOME
 export JAZZER_FUZZ=1
 export JAZZER_MAX_DURATION="${seconds}s"
-export JAVA_TOOL_OPTIONS="${JAVA_TOOL_OPTIONS:-} -Djunit.jupiter.execution.timeout.mode=disabled"
+# Full stack traces for findings: a hot path throwing the same exception again would otherwise
+# lose its trace to the JIT (OmitStackTraceInFastThrow).
+export JAVA_TOOL_OPTIONS="${JAVA_TOOL_OPTIONS:-} -Djunit.jupiter.execution.timeout.mode=disabled -XX:-OmitStackTraceInFastThrow"
 # Every target runs even when an earlier one finds something; the findings are listed at the end.
 rm -f model-io/target/surefire-reports/*FuzzTest.txt faces/target/surefire-reports/*FuzzTest.txt
 mvn -B -ntp -pl model-io,faces -am test -Dtest='*FuzzTest' -Dsurefire.failIfNoSpecifiedTests=false -DreuseForks=false \

@@ -116,11 +116,14 @@ public final class PthReader {
                 throw f.error(name, shown + " has " + entry.size() + " bytes (" + s.numel() + " " + s.type().label + "), shape " + Arrays.toString(t.size())
                         + " stride " + Arrays.toString(t.stride()) + " at element offset " + t.offset() + " needs " + (overflow ? "more" : String.valueOf((last + 1) * s.type().size)));
             }
-            MemorySegment storage = storages.get(s.key());
-            if (storage == null) {
-                storage = zip.data(entry, name).asSlice(0, storageBytes);
-                storages.put(s.key(), storage);
+            // The entry's bytes are shared by every view of the storage; each view's own storage
+            // reference declares the element count, checked against the entry above.
+            MemorySegment entryData = storages.get(s.key());
+            if (entryData == null) {
+                entryData = zip.data(entry, name);
+                storages.put(s.key(), entryData);
             }
+            MemorySegment storage = entryData.asSlice(0, storageBytes);
             int es = s.type().size;
             if (isContiguous(dims, t.stride())) {
                 MemorySegment bytes = storage.asSlice(t.offset() * es, numel * es);

@@ -89,7 +89,12 @@ public final class OnnxGraphConverter {
 
         for (ValueInfoProto in : model.graph().getInputList()) {
             if (constants.containsKey(in.getName()) || intConstants.containsKey(in.getName())) continue;
-            values.put(in.getName(), g.input(in.getName(), inputShape(in)));
+            Shape shape = inputShape(in);
+            try {
+                values.put(in.getName(), g.input(in.getName(), shape));
+            } catch (IllegalArgumentException e) {
+                throw error("input '" + in.getName() + "': " + e.getMessage()); // e.g. declared twice
+            }
         }
         if (values.isEmpty()) throw error("graph has no input");
         // Constants have no inputs: evaluate them first, so that fusions looking ahead from a Conv
@@ -138,6 +143,7 @@ public final class OnnxGraphConverter {
     private Shape inputShape(ValueInfoProto in) throws ModelFormatException {
         if (!in.getType().hasTensorType()) throw error("input '" + in.getName() + "' is not a tensor");
         TensorShapeProto s = in.getType().getTensorType().getShape();
+        if (s.getDimCount() == 0) throw error("input '" + in.getName() + "' has no dimensions; a batch of images [N, C, H, W] is expected");
         int[] dims = new int[s.getDimCount()];
         for (int i = 0; i < dims.length; i++) {
             var d = s.getDim(i);

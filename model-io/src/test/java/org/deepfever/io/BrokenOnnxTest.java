@@ -172,6 +172,13 @@ class BrokenOnnxTest {
     @Test
     void inputShapesOutOfRange() throws IOException {
         GraphProto g = seed().getGraph();
+        // found by OnnxFuzzTest: a rank-0 input escaped as ArrayIndexOutOfBoundsException, a repeated one as IllegalArgumentException
+        ValueInfoProto scalar = g.getInput(0).toBuilder().setType(g.getInput(0).getType().toBuilder()
+                .setTensorType(g.getInput(0).getType().getTensorType().toBuilder().setShape(TensorShapeProto.getDefaultInstance()))).build();
+        assertRefused(withGraph("scalar.onnx", g.toBuilder().setInput(0, scalar).build()), BrokenOnnxTest::readAndConvert,
+                "input 'input' has no dimensions");
+        assertRefused(withGraph("twice.onnx", g.toBuilder().addInput(g.getInput(0)).build()), BrokenOnnxTest::readAndConvert,
+                "input 'input': duplicate input input");
         for (long bad : List.of(1L << 40, -3L)) {
             ValueInfoProto in = g.getInput(0);
             TypeProto.Tensor tt = in.getType().getTensorType();

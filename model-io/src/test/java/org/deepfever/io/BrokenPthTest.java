@@ -136,6 +136,22 @@ class BrokenPthTest {
                 "refusing pickle global torch.ComplexFloatStorage");
     }
 
+    /** Found by PthFuzzTest: the second view's larger declared storage was sliced from the first view's cached, smaller slice. */
+    @Test
+    void twoViewsOfOneStorageDeclaringDifferentSizes() throws IOException {
+        Pickle p = new Pickle().proto().global("collections", "OrderedDict").op(')', 'R', '(');
+        p.str("a").tensor("FloatStorage", "0", 3, 0, new long[] {3}, new long[] {1});
+        p.str("b").tensor("FloatStorage", "0", 12, 0, new long[] {12}, new long[] {1});
+        assertRefused(checkpoint("two-sizes.pth", p.op('u', '.').bytes(), 12), PthReader::read,
+                "tensor 'b'", "storage data/0 has 12 bytes, but its 12 float32 elements need 48");
+        Pickle ok = new Pickle().proto().global("collections", "OrderedDict").op(')', 'R', '(');
+        ok.str("a").tensor("FloatStorage", "0", 2, 0, new long[] {2}, new long[] {1});
+        ok.str("b").tensor("FloatStorage", "0", 3, 0, new long[] {3}, new long[] {1});
+        try (WeightFile w = PthReader.read(checkpoint("two-views.pth", ok.op('u', '.').bytes(), 12))) {
+            org.junit.jupiter.api.Assertions.assertEquals(3, w.tensor("b").size(), "a view may declare more of the shared storage than another");
+        }
+    }
+
     @Test
     void duplicateStateDictKeys() throws IOException {
         Pickle p = new Pickle().proto().global("collections", "OrderedDict").op(')', 'R', '(');

@@ -3,7 +3,6 @@ package org.deepfever.faces.detect;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
 import java.util.stream.IntStream;
 import org.deepfever.faces.image.RgbImage;
 
@@ -128,7 +127,7 @@ public final class FaceDetector {
         long pixels = 0;
         for (float sc : scales) pixels += (long) (width / sc) * (long) (height / sc);
         List<List<int[]>> perScale;
-        if (pixels >= PARALLEL_MIN_PIXELS && scales.size() > 1 && ForkJoinPool.getCommonPoolParallelism() > 1) {
+        if (pixels >= PARALLEL_MIN_PIXELS && scales.size() > 1 && Runtime.getRuntime().availableProcessors() > 1) {
             perScale = IntStream.range(0, scales.size()).parallel().mapToObj(i -> scan(gray, width, height, scales.get(i), true)).toList();
         } else {
             perScale = new ArrayList<>(scales.size());

@@ -2,12 +2,9 @@ package org.deepfever.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.CompletableFuture;
 import org.deepfever.api.FaceModel;
 import org.deepfever.api.FaceResult;
 import org.deepfever.cli.output.FaceBox;
@@ -23,8 +20,9 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code fever extract}: images in, one result per face out, in input order. Images are decoded and
- * searched for faces on a few threads while the network runs batches; a bad image is reported and
- * the run goes on.
+ * searched for faces on worker threads ahead of the network, which runs full batches as they come,
+ * while a writer thread writes results in input order ({@link ExtractPipeline}); decoding starts
+ * while the model loads. A bad image is reported and the run goes on.
  */
 @Command(name = "extract", mixinStandardHelpOptions = true,
         description = {"Extract expression features and scores from the faces in images.",
@@ -70,13 +68,29 @@ final class ExtractCommand implements Callable<Integer> {
             System.err.println("fever: no images found in " + inputs);
             return FeverCommand.EXIT_INPUT_FAILED;
         }
-        try (FaceModel m = model.load(); ResultSink sink = sink(m)) {
-            if (m.note() != null) System.err.println("fever: WARNING: " + m.note());
-            Summary summary = new Summary(images.size());
-            run(m, images, sink, summary);
-            sink.finish();
-            summary.finish();
-            return summary.failed() > 0 ? FeverCommand.EXIT_INPUT_FAILED : FeverCommand.EXIT_OK;
+        // the workers start decoding now; the model loads meanwhile on this thread
+        CompletableFuture<FaceAnalyzer> analyzer = new CompletableFuture<>();
+        int cores = Runtime.getRuntime().availableProcessors();
+        int workers = Math.max(1, Math.min(model.threads != null ? model.threads : cores, cores));
+        try (ExtractPipeline pipeline = new ExtractPipeline(images, new FacePreparer(analyzer)::prepare, workers, Math.max(2 * batch, 16))) {
+            FaceModel m;
+            try {
+                m = model.load();
+            } catch (RuntimeException | Error e) {
+                analyzer.completeExceptionally(e);
+                throw e;
+            }
+            try (m; ResultSink sink = sink(m)) {
+                analyzer.complete(new FaceAnalyzer(m, detect));
+                if (m.note() != null) System.err.println("fever: WARNING: " + m.note());
+                Summary summary = new Summary(images.size());
+                pipeline.run(m, batch, (p, results) -> write(sink, summary, p, results));
+                sink.finish();
+                summary.finish();
+                return summary.failed() > 0 ? FeverCommand.EXIT_INPUT_FAILED : FeverCommand.EXIT_OK;
+            }
+        } finally {
+            analyzer.cancel(false); // a worker still waiting gives up (a no-op once completed)
         }
     }
 
@@ -88,65 +102,22 @@ final class ExtractCommand implements Callable<Integer> {
         };
     }
 
-    /**
-     * Works through the images in windows: a window is decoded and searched for faces in parallel,
-     * its faces run through the network in batches, then its results are written in input order.
-     */
-    private void run(FaceModel m, List<InputWalker.Input> images, ResultSink sink, Summary summary) throws IOException {
-        FacePreparer preparer = new FacePreparer(new FaceAnalyzer(m, detect));
-        int window = Math.max(batch, 16);
-        int workers = Math.max(1, Math.min(m.threads(), Runtime.getRuntime().availableProcessors()));
-        ExecutorService decode = Executors.newFixedThreadPool(workers, r -> {
-            Thread t = new Thread(r, "fever-decode");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            for (int start = 0; start < images.size(); start += window) {
-                List<Future<FacePreparer.Prepared>> futures = new ArrayList<>();
-                for (InputWalker.Input in : images.subList(start, Math.min(images.size(), start + window))) {
-                    futures.add(decode.submit(() -> preparer.prepare(in)));
-                }
-                List<FacePreparer.Prepared> prepared = new ArrayList<>();
-                for (Future<FacePreparer.Prepared> f : futures) prepared.add(join(f));
-                List<float[]> faces = new ArrayList<>();
-                for (FacePreparer.Prepared p : prepared) for (FaceAnalyzer.PreparedFace f : p.faces()) faces.add(f.input());
-                List<FaceResult> results = new ArrayList<>(faces.size());
-                for (int b = 0; b < faces.size(); b += batch) {
-                    results.addAll(m.extract(faces.subList(b, Math.min(faces.size(), b + batch))));
-                }
-                int next = 0;
-                for (FacePreparer.Prepared p : prepared) {
-                    if (p.error() != null) {
-                        sink.error(p.input().display(), p.error());
-                        System.err.println("fever: " + p.input().display() + ": " + p.error());
-                        summary.failed(p.input().display());
-                    } else if (p.faces().isEmpty()) {
-                        sink.noFace(p.input().display());
-                        summary.image(0);
-                    } else {
-                        for (FaceAnalyzer.PreparedFace f : p.faces()) sink.face(p.input().display(), box(f.box()), results.get(next++));
-                        summary.image(p.faces().size());
-                    }
-                }
-            }
-        } finally {
-            decode.shutdownNow();
+    /** One image's outcome: its error, "no face", or one record per face. */
+    private static void write(ResultSink sink, Summary summary, FacePreparer.Prepared p, List<FaceResult> results) throws IOException {
+        if (p.error() != null) {
+            sink.error(p.input().display(), p.error());
+            System.err.println("fever: " + p.input().display() + ": " + p.error());
+            summary.failed(p.input().display());
+        } else if (p.faces().isEmpty()) {
+            sink.noFace(p.input().display());
+            summary.image(0);
+        } else {
+            for (int i = 0; i < results.size(); i++) sink.face(p.input().display(), box(p.faces().get(i).box()), results.get(i));
+            summary.image(p.faces().size());
         }
     }
 
     private static FaceBox box(org.deepfever.faces.detect.FaceBox b) {
         return b == null ? null : new FaceBox(b.x(), b.y(), b.size(), b.size());
-    }
-
-    private static FacePreparer.Prepared join(Future<FacePreparer.Prepared> f) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
-        } catch (java.util.concurrent.ExecutionException e) {
-            throw new IllegalStateException(e.getCause());
-        }
     }
 }

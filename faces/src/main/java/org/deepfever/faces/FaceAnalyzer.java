@@ -57,7 +57,8 @@ public final class FaceAnalyzer {
 
     private final FaceModel model;
     private final Detect mode;
-    private final FaceDetector detector;
+    /** Made on first need: a run of face crops never parses the cascade. */
+    private volatile FaceDetector detector;
 
     /**
      * An analyzer that detects faces unless an image already is an input-sized crop.
@@ -75,7 +76,15 @@ public final class FaceAnalyzer {
     public FaceAnalyzer(FaceModel model, Detect mode) {
         this.model = Objects.requireNonNull(model, "model");
         this.mode = Objects.requireNonNull(mode, "mode");
-        this.detector = mode == Detect.NEVER ? null : FaceDetector.frontalFace();
+    }
+
+    private FaceDetector detector() {
+        FaceDetector d = detector;
+        if (d == null) {
+            d = FaceDetector.frontalFace(); // the cascade is parsed once per JVM; a race makes two cheap wrappers
+            detector = d;
+        }
+        return d;
     }
 
     /**
@@ -114,7 +123,7 @@ public final class FaceAnalyzer {
         if (mode == Detect.NEVER || (mode == Detect.AUTO && isCrop)) {
             faces.add(new PreparedFace(null, ModelInput.prepare(image, null, model.input())));
         } else {
-            for (FaceBox b : detector.detect(image)) faces.add(new PreparedFace(b, ModelInput.prepare(image, b, model.input())));
+            for (FaceBox b : detector().detect(image)) faces.add(new PreparedFace(b, ModelInput.prepare(image, b, model.input())));
         }
         return faces;
     }

@@ -3,6 +3,7 @@ package org.deepfever.faces.detect;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.stream.IntStream;
 import org.deepfever.faces.image.RgbImage;
 
 /**
@@ -19,6 +20,11 @@ import org.deepfever.faces.image.RgbImage;
  *       a window rejected by the first stage;
  *   <li>accepted windows, mapped back to image coordinates, are merged by {@link #groupRectangles}.
  * </ol>
+ *
+ * <p>A cascade of stumps (the bundled one) runs on {@link StumpCascade}, its stumps laid out per
+ * level in the order they are read; the levels of a large image are searched in parallel on the
+ * common fork-join pool and their windows joined in level order, so the result is the one-thread
+ * tree walk's ({@code candidatesReference}), window for window.
  *
  * <p>Checked against OpenCV 4.6's own {@code detectMultiScale} (Debian's python3-opencv): the same
  * raw windows and the same grouped boxes, rectangle for rectangle, on the test photos at scales 1.1
@@ -73,10 +79,13 @@ public final class FaceDetector {
 
     private final LbpCascade cascade;
     private final Options options;
+    /** Whether the cascade runs on the {@link StumpCascade} layout. */
+    private final boolean stumpsOnly;
 
     public FaceDetector(LbpCascade cascade, Options options) {
         this.cascade = java.util.Objects.requireNonNull(cascade);
         this.options = java.util.Objects.requireNonNull(options);
+        this.stumpsOnly = cascade.allStumps();
     }
 
     /** The bundled frontal-face cascade with {@link Options#DEFAULT}. */
@@ -105,11 +114,48 @@ public final class FaceDetector {
         return out;
     }
 
-    /** Every accepted window before grouping, as {x, y, w, h} in image pixels. */
+    /**
+     * Every accepted window before grouping, as {x, y, w, h} in image pixels, scale by scale (the
+     * smallest windows first) and row by row. Large images are searched on several threads (the
+     * common fork-join pool), one scale per task; the list is the same as on one thread.
+     */
     public List<int[]> candidates(byte[] gray, int width, int height) {
         if (width <= 0 || height <= 0 || gray.length != (long) width * height) {
             throw new IllegalArgumentException("grey image of " + gray.length + " bytes is not " + width + "x" + height);
         }
+        List<Float> scales = scales(width, height);
+        long pixels = 0;
+        for (float sc : scales) pixels += (long) (width / sc) * (long) (height / sc);
+        List<List<int[]>> perScale;
+        if (pixels >= PARALLEL_MIN_PIXELS && scales.size() > 1 && Runtime.getRuntime().availableProcessors() > 1) {
+            perScale = IntStream.range(0, scales.size()).parallel().mapToObj(i -> scan(gray, width, height, scales.get(i), true)).toList();
+        } else {
+            perScale = new ArrayList<>(scales.size());
+            for (float sc : scales) perScale.add(scan(gray, width, height, sc, true));
+        }
+        List<int[]> out = new ArrayList<>();
+        for (List<int[]> l : perScale) out.addAll(l);
+        return out;
+    }
+
+    /**
+     * {@link #candidates} the plain way: on the calling thread, every window through
+     * {@link LbpCascade#evaluate}'s tree walk. The reference the fast path is tested against.
+     */
+    List<int[]> candidatesReference(byte[] gray, int width, int height) {
+        List<int[]> out = new ArrayList<>();
+        for (float sc : scales(width, height)) out.addAll(scan(gray, width, height, sc, false));
+        return out;
+    }
+
+    /**
+     * Pixels summed over the pyramid's levels from which a search is split across threads: below
+     * it (about a 300 x 200 photo) the tasks' start-up costs more than the second core gives.
+     */
+    static final long PARALLEL_MIN_PIXELS = 150_000;
+
+    /** The pyramid's scale factors: window size within [minSize, maxSize] and the image. */
+    private List<Float> scales(int width, int height) {
         int ww = cascade.windowWidth(), wh = cascade.windowHeight();
         int maxW = options.maxSize() > 0 ? options.maxSize() : width;
         int maxH = options.maxSize() > 0 ? options.maxSize() : height;
@@ -124,28 +170,35 @@ public final class FaceDetector {
             }
             scales.add((float) factor);
         }
+        return scales;
+    }
+
+    /** The accepted windows of one pyramid level; {@code fast}: the stump layout where the cascade allows it. */
+    private List<int[]> scan(byte[] gray, int width, int height, float sc, boolean fast) {
+        int ww = cascade.windowWidth(), wh = cascade.windowHeight();
         List<int[]> out = new ArrayList<>();
-        for (float sc : scales) {
-            int sw = (int) Math.rint(width / sc), sh = (int) Math.rint(height / sc);
-            if (sw < ww || sh < wh) {
-                continue;
-            }
-            byte[] scaled = sw == width && sh == height ? gray : resizeLinearExact(gray, width, height, sw, sh);
-            int stride = sw + 1;
-            int[] sum = integral(scaled, sw, sh);
-            int[] ofs = cascade.offsets(stride);
-            int ystep = sc >= 2 ? 1 : 2;
-            int workW = Math.max(stride - ww, 0), workH = Math.max(sh + 1 - wh, 0);
-            int winW = (int) Math.rint(ww * sc), winH = (int) Math.rint(wh * sc);
-            for (int y = 0; y < workH; y += ystep) {
-                for (int x = 0; x < workW; x += ystep) {
-                    int result = cascade.evaluate(sum, y * stride + x, ofs);
-                    if (result > 0) {
-                        out.add(new int[] {(int) Math.rint(x * sc), (int) Math.rint(y * sc), winW, winH});
-                    }
-                    if (result == 0) {
-                        x += ystep;
-                    }
+        int sw = (int) Math.rint(width / sc), sh = (int) Math.rint(height / sc);
+        if (sw < ww || sh < wh) {
+            return out;
+        }
+        byte[] scaled = sw == width && sh == height ? gray : resizeLinearExact(gray, width, height, sw, sh);
+        int stride = sw + 1;
+        int[] sum = integral(scaled, sw, sh);
+        StumpCascade stumps = fast && stumpsOnly ? cascade.stumps(stride) : null;
+        int[] ofs = stumps == null ? cascade.offsets(stride) : null;
+        int ystep = sc >= 2 ? 1 : 2;
+        int workW = Math.max(stride - ww, 0), workH = Math.max(sh + 1 - wh, 0);
+        int winW = (int) Math.rint(ww * sc), winH = (int) Math.rint(wh * sc);
+        for (int y = 0; y < workH; y += ystep) {
+            int row = y * stride;
+            for (int x = 0; x < workW; x += ystep) {
+                int result = stumps != null ? stumps.evaluate(sum, row + x) : cascade.evaluate(sum, row + x, ofs);
+                if (result > 0) {
+                    out.add(new int[] {(int) Math.rint(x * sc), (int) Math.rint(y * sc), winW, winH});
+                }
+                if (result == 0) {
+                    // OpenCV: a window that fails the first stage lets the search skip the next one
+                    x += ystep;
                 }
             }
         }

@@ -298,6 +298,46 @@ public final class LbpCascade {
         return ofs;
     }
 
+    /** Whether every tree is a single node with two leaves (a decision stump), so {@link #stumps} applies. */
+    boolean allStumps() {
+        for (int t = 0; t < treeNode.length; t++) {
+            int root = treeNode[t];
+            if (nodeLeft[root] > 0 || nodeRight[root] > 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The cascade laid out for integral images of rows {@code stride} ints long; only for
+     * {@link #allStumps()} cascades.
+     *
+     * @throws IllegalStateException if some tree has more than one node
+     */
+    StumpCascade stumps(int stride) {
+        if (!allStumps()) {
+            throw new IllegalStateException("not a cascade of stumps");
+        }
+        int[] ofs = offsets(stride);
+        int n = treeNode.length;
+        int[] table = new int[n * StumpCascade.STRIDE];
+        float[] lv = new float[2 * n];
+        for (int t = 0; t < n; t++) {
+            int node = treeNode[t];
+            System.arraycopy(ofs, nodeFeature[node] * 16, table, t * StumpCascade.STRIDE, 16);
+            System.arraycopy(subsets, node * 8, table, t * StumpCascade.STRIDE + 16, 8);
+            // the tree walk ends at leaf -left when the code is in the subset, else at -right
+            lv[2 * t] = leaves[treeLeaf[t] - nodeLeft[node]];
+            lv[2 * t + 1] = leaves[treeLeaf[t] - nodeRight[node]];
+        }
+        int[] stageEnd = new int[stageFirst.length];
+        for (int si = 0; si < stageEnd.length; si++) {
+            stageEnd[si] = stageFirst[si] + stageCount[si];
+        }
+        return new StumpCascade(table, lv, stageEnd, stageThreshold.clone());
+    }
+
     /** The LBP code of feature {@code f} for the window whose corner is at {@code p} in {@code sum}. */
     static int lbp(int[] sum, int p, int[] ofs, int f) {
         int o = f * 16;

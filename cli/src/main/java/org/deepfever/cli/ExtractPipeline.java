@@ -1,0 +1,211 @@
+package org.deepfever.cli;
+
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+import org.deepfever.api.FaceModel;
+import org.deepfever.api.FaceResult;
+import org.deepfever.faces.FaceAnalyzer;
+
+/**
+ * The extract command's three stages, each on its own threads so none waits for another's work:
+ *
+ * <ol>
+ *   <li><b>prepare</b> ({@code fever-prepare} workers): decode, detect, crop and normalise, at most
+ *       {@code ahead} images beyond the image the network is at (a bounded queue: memory stays
+ *       flat however many images come);
+ *   <li><b>network</b> (the calling thread): takes the prepared images in input order and runs
+ *       their faces in full batches as soon as a batch is full, whatever images its faces come
+ *       from (the last batch may be short);
+ *   <li><b>write</b> ({@code fever-write}, one thread): writes each image's results, in input
+ *       order, as soon as all its faces have run.
+ * </ol>
+ *
+ * Workers start on construction, before the model is loaded: decoding overlaps the load, and
+ * {@link FacePreparer} waits for the model only where it needs it.
+ */
+final class ExtractPipeline implements AutoCloseable {
+    /** Writes one image's outcome; called on the writer thread only, in input order. */
+    interface Writer {
+        /**
+         * @param image   the prepared image (its error, or its faces)
+         * @param results one result per face of {@code image}, in order
+         * @throws IOException if the output cannot be written (ends the run)
+         */
+        void write(FacePreparer.Prepared image, List<FaceResult> results) throws IOException;
+    }
+
+    /** An image between the network and the writer: its faces' results as they come. */
+    private static final class Pending {
+        final FacePreparer.Prepared image;
+        final FaceResult[] results;
+        int missing;
+
+        Pending(FacePreparer.Prepared image) {
+            this.image = image;
+            this.results = new FaceResult[image.faces().size()];
+            this.missing = results.length;
+        }
+    }
+
+    private final List<InputWalker.Input> images;
+    private final Function<InputWalker.Input, FacePreparer.Prepared> preparer;
+    private final int ahead;
+    private final ExecutorService workers;
+    private final ExecutorService writer;
+    /** Preparations submitted and not yet taken by the network, in input order (network thread only). */
+    private final ArrayDeque<Future<FacePreparer.Prepared>> prepared = new ArrayDeque<>();
+    private int submitted;
+    /** The writer's first failure; later writes are skipped. */
+    private final AtomicReference<Exception> writeError = new AtomicReference<>();
+
+    /**
+     * Starts preparing the first {@code ahead} images.
+     *
+     * @param images   the inputs, in output order
+     * @param preparer turns an input into model inputs, never throwing ({@link FacePreparer#prepare}; thread-safe)
+     * @param threads  prepare workers
+     * @param ahead    images prepared beyond the network's position, at most
+     */
+    ExtractPipeline(List<InputWalker.Input> images, Function<InputWalker.Input, FacePreparer.Prepared> preparer, int threads, int ahead) {
+        if (threads < 1 || ahead < 1) throw new IllegalArgumentException("threads and ahead must be >= 1");
+        this.images = images;
+        this.preparer = preparer;
+        this.ahead = ahead;
+        this.workers = Executors.newFixedThreadPool(threads, daemon("fever-prepare"));
+        this.writer = Executors.newSingleThreadExecutor(daemon("fever-write"));
+        fill();
+    }
+
+    private static ThreadFactory daemon(String name) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    private void fill() {
+        while (submitted < images.size() && prepared.size() < ahead) {
+            InputWalker.Input in = images.get(submitted++);
+            prepared.add(workers.submit(() -> preparer.apply(in)));
+        }
+    }
+
+    /** The next image in input order, once prepared; the workers move on to the image {@code ahead} beyond it. */
+    private FacePreparer.Prepared next() {
+        Future<FacePreparer.Prepared> f = prepared.poll();
+        fill();
+        return get(f);
+    }
+
+    /**
+     * Runs every image through the network and the writer; returns when the last result is written.
+     *
+     * @param model the network
+     * @param batch faces per network run
+     * @param out   receives each image's outcome in input order, on the writer thread
+     * @throws IOException if {@code out} fails (the run stops at the next batch)
+     * @throws IllegalStateException if the model is closed
+     */
+    void run(FaceModel model, int batch, Writer out) throws IOException {
+        ArrayDeque<Pending> unwritten = new ArrayDeque<>();
+        List<float[]> faces = new ArrayList<>(batch);
+        List<Pending> owner = new ArrayList<>(batch);
+        List<Integer> slot = new ArrayList<>(batch);
+        Future<?> lastWrite = null;
+        for (int i = 0; i < images.size(); i++) {
+            Pending p = new Pending(next());
+            unwritten.add(p);
+            for (int f = 0; f < p.results.length; f++) {
+                faces.add(p.image.faces().get(f).input());
+                owner.add(p);
+                slot.add(f);
+                if (faces.size() == batch) {
+                    infer(model, faces, owner, slot);
+                    lastWrite = flush(unwritten, out, lastWrite);
+                }
+            }
+            lastWrite = flush(unwritten, out, lastWrite);
+        }
+        infer(model, faces, owner, slot);
+        lastWrite = flush(unwritten, out, lastWrite);
+        if (lastWrite != null) get(lastWrite);
+        checkWrites();
+    }
+
+    private static void infer(FaceModel model, List<float[]> faces, List<Pending> owner, List<Integer> slot) {
+        if (faces.isEmpty()) return;
+        List<FaceResult> results = model.extract(faces);
+        for (int i = 0; i < results.size(); i++) {
+            Pending p = owner.get(i);
+            p.results[slot.get(i)] = results.get(i);
+            p.missing--;
+        }
+        faces.clear();
+        owner.clear();
+        slot.clear();
+    }
+
+    /** Hands the complete images at the head of the queue to the writer; surfaces a failed write. */
+    private Future<?> flush(ArrayDeque<Pending> unwritten, Writer out, Future<?> lastWrite) throws IOException {
+        checkWrites();
+        while (!unwritten.isEmpty() && unwritten.peek().missing == 0) {
+            Pending p = unwritten.poll();
+            lastWrite = writer.submit(() -> {
+                if (writeError.get() != null) return; // nothing after a failed write: the output must not skip an image
+                try {
+                    out.write(p.image, List.of(p.results));
+                } catch (IOException | RuntimeException e) {
+                    writeError.compareAndSet(null, e);
+                }
+            });
+        }
+        return lastWrite;
+    }
+
+    /** Rethrows the writer's first failure, if any. */
+    private void checkWrites() throws IOException {
+        Exception e = writeError.get();
+        if (e instanceof IOException io) throw io;
+        if (e instanceof RuntimeException r) throw r;
+    }
+
+    /** A task's value; its unchecked exception rethrown as thrown. */
+    private static <T> T get(Future<T> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException r) throw r;
+            if (c instanceof Error err) throw err;
+            throw new IllegalStateException(c);
+        }
+    }
+
+    /** Stops the workers and the writer (what is queued is dropped; a finished run has nothing queued). */
+    @Override
+    public void close() {
+        workers.shutdownNow();
+        writer.shutdown();
+        try {
+            writer.awaitTermination(1, TimeUnit.MINUTES);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

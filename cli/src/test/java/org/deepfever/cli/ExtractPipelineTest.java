@@ -1,0 +1,126 @@
+package org.deepfever.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.deepfever.api.FaceModel;
+import org.deepfever.api.FaceResult;
+import org.deepfever.api.InputSpec;
+import org.deepfever.api.OutputSpec;
+import org.deepfever.faces.FaceAnalyzer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The pipeline's ordering and batching, with a stand-in model that returns each face's first input
+ * value as its feature and records its batch sizes, and preparation that takes random time (so
+ * images finish out of order) and gives 0 to 3 faces or an error per image.
+ */
+class ExtractPipelineTest {
+
+    /** Image i: i % 7 == 5 fails; otherwise i % 4 faces, face f carrying the value i * 10 + f. */
+    private static FacePreparer.Prepared prepare(InputWalker.Input in, Random delays) {
+        int i = Integer.parseInt(in.display());
+        try {
+            Thread.sleep(delays.nextInt(3));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        if (i % 7 == 5) return new FacePreparer.Prepared(in, List.of(), "broken " + i);
+        List<FaceAnalyzer.PreparedFace> faces = new ArrayList<>();
+        for (int f = 0; f < i % 4; f++) faces.add(new FaceAnalyzer.PreparedFace(null, new float[] {i * 10 + f, 0}));
+        return new FacePreparer.Prepared(in, faces, null);
+    }
+
+    private static List<InputWalker.Input> inputs(int n) {
+        List<InputWalker.Input> l = new ArrayList<>();
+        for (int i = 0; i < n; i++) l.add(new InputWalker.Input(Path.of("img" + i), Integer.toString(i), null));
+        return l;
+    }
+
+    /** Returns each face's first value as its one feature; records batch sizes. */
+    private static final class EchoModel implements FaceModel {
+        final List<Integer> batches = Collections.synchronizedList(new ArrayList<>());
+
+        @Override public String name() { return "echo"; }
+        @Override public String note() { return null; }
+        @Override public InputSpec input() { throw new UnsupportedOperationException(); }
+        @Override public OutputSpec output() { return new OutputSpec(1, 0, List.of("a")); }
+        @Override public int threads() { return 1; }
+        @Override public List<String> describe() { return List.of("echo"); }
+        @Override public void close() {}
+
+        @Override
+        public List<FaceResult> extract(List<float[]> faces) {
+            batches.add(faces.size());
+            List<FaceResult> out = new ArrayList<>();
+            for (float[] f : faces) out.add(new FaceResult(new float[] {f[0]}, new float[0], new float[] {0}, new float[] {1}, List.of("a"), java.util.Map.of()));
+            return out;
+        }
+    }
+
+    @Test
+    void resultsComeInInputOrderAndBatchesAreFull() throws IOException {
+        for (int batch : new int[] {1, 3, 8}) {
+            for (int threads : new int[] {1, 3}) {
+                int n = 60;
+                EchoModel model = new EchoModel();
+                Random delays = new Random(batch * 31 + threads);
+                List<String> written = Collections.synchronizedList(new ArrayList<>());
+                try (ExtractPipeline p = new ExtractPipeline(inputs(n), in -> prepare(in, new Random(delays.nextLong())), threads, 5)) {
+                    p.run(model, batch, (img, results) -> {
+                        int i = Integer.parseInt(img.input().display());
+                        if (img.error() != null) {
+                            assertEquals("broken " + i, img.error());
+                            assertEquals(0, results.size());
+                        } else {
+                            assertEquals(i % 4, results.size());
+                            for (int f = 0; f < results.size(); f++) assertEquals(i * 10 + f, results.get(f).features()[0], "image " + i + " face " + f);
+                        }
+                        written.add(img.input().display());
+                    });
+                }
+                List<String> want = new ArrayList<>();
+                for (int i = 0; i < n; i++) want.add(Integer.toString(i));
+                assertEquals(want, written, "batch " + batch + ", threads " + threads);
+                int faces = 0;
+                for (int i = 0; i < n; i++) if (i % 7 != 5) faces += i % 4;
+                List<Integer> b = model.batches;
+                assertEquals(faces, b.stream().mapToInt(Integer::intValue).sum());
+                for (int k = 0; k < b.size() - 1; k++) assertEquals(batch, b.get(k), "every batch but the last is full");
+                assertTrue(b.get(b.size() - 1) <= batch);
+            }
+        }
+    }
+
+    @Test
+    void aFailedWriteEndsTheRunAndNothingIsWrittenAfterIt() {
+        AtomicInteger calls = new AtomicInteger();
+        List<String> written = Collections.synchronizedList(new ArrayList<>());
+        IOException boom = new IOException("disk full");
+        IOException got;
+        try (ExtractPipeline p = new ExtractPipeline(inputs(40), in -> prepare(in, new Random(1)), 2, 4)) {
+            got = assertThrows(IOException.class, () -> p.run(new EchoModel(), 2, (img, results) -> {
+                if (calls.incrementAndGet() == 10) throw boom;
+                written.add(img.input().display());
+            }));
+        }
+        assertSame(boom, got);
+        assertEquals(9, written.size(), "images before the failed one only");
+        for (int i = 0; i < written.size(); i++) assertEquals(Integer.toString(i), written.get(i));
+    }
+
+    @Test
+    void refusesEmptyPools() {
+        assertThrows(IllegalArgumentException.class, () -> new ExtractPipeline(inputs(1), in -> null, 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> new ExtractPipeline(inputs(1), in -> null, 1, 0));
+    }
+}

@@ -26,7 +26,7 @@ class InfoCommandTest {
 
     @BeforeAll
     static void locate() {
-        model = Path.of(System.getProperty("fever.fixtures", "../../shared/fixtures")).resolve("deepfever-mini/model.onnx");
+        model = TestFiles.fixtures().resolve("deepfever-mini/model.onnx");
     }
 
     record Run(int rc, String out, String err) {}

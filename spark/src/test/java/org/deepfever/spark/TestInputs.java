@@ -40,6 +40,15 @@ final class TestInputs {
     }
 
     /** The golden DeepFEVER mini model's folder ({@code -Dfever.fixtures}); skips the test if absent. */
+    /** How many face crops the mini golden set holds (each a 140x140 image, taken whole). */
+    static int miniCrops() {
+        try (var files = java.nio.file.Files.list(mini().resolve("faces"))) {
+            return (int) files.count();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     static Path mini() {
         String p = System.getProperty("fever.fixtures");
         Path dir = (p != null ? Path.of(p) : repo().resolve("src-test/golden")).resolve("deepfever-mini");

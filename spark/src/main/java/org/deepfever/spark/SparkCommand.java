@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.when;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -16,11 +17,13 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.deepfever.api.DeepFever;
 import org.deepfever.api.FaceModels;
 import org.deepfever.api.ModelChecksum;
 import org.deepfever.faces.FaceAnalyzer;
 import org.deepfever.model.ModelLoadException;
 import picocli.CommandLine;
+import scala.jdk.javaapi.CollectionConverters;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -82,6 +85,10 @@ public final class SparkCommand implements Callable<Integer> {
     @Option(names = "--backend", paramLabel = "NAME", description = "Force a backend: simd or reference (default: best available).")
     String backend;
 
+    @Option(names = "--partitions", paramLabel = "N", description = "Merge the input into at most N tasks (and output files); "
+            + "default: Spark's file splits, ~30 photos each.")
+    Integer partitions;
+
     @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "A Spark setting (repeatable), e.g. --conf spark.ui.enabled=true.")
     Map<String, String> conf = new LinkedHashMap<>();
 
@@ -94,10 +101,12 @@ public final class SparkCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         SparkFaces.model(model).batch(batch).detect(detect); // checks the options before Spark starts
+        if (partitions != null && partitions < 1) throw new IllegalArgumentException("--partitions must be >= 1, got " + partitions);
         SparkSession existing = SparkSession.getDefaultSession().getOrElse(() -> null);
         SparkSession spark = existing != null ? existing : start();
         try {
             if (existing != null && master != null) err.println("fever: a Spark session is running already; --master is ignored");
+            if (model.equals(FaceModels.UNTRAINED_DEEPFEVER)) err.println("fever: WARNING: " + DeepFever.UNTRAINED_NOTE);
             SparkFaces extraction = SparkFaces.model(shipModel(spark)).batch(batch).detect(detect);
             if (threads != null) extraction = extraction.threads(threads);
             if (backend != null) extraction = extraction.backend(backend);
@@ -134,13 +143,21 @@ public final class SparkCommand implements Callable<Integer> {
             return model;
         }
         if (!here) return model; // a path on the executors (shared mount) or a file shipped with --files
-        for (Path f : ModelChecksum.files(p.toAbsolutePath())) spark.sparkContext().addFile(f.toUri().toString());
+        List<String> shipped = new ArrayList<>(CollectionConverters.asJava(spark.sparkContext().listFiles()));
+        for (Path f : ModelChecksum.files(p.toAbsolutePath())) {
+            String uri = f.toUri().toString();
+            // spark-submit --files has added it already when given the same file
+            if (shipped.stream().noneMatch(s -> s.endsWith("/" + f.getFileName()))) spark.sparkContext().addFile(uri);
+        }
         return p.getFileName().toString();
     }
 
     private int run(SparkSession spark, SparkFaces extraction) {
         long start = System.nanoTime();
-        Dataset<Row> faces = extraction.extract(ImageFiles.read(spark, inputs));
+        Dataset<Row> images = ImageFiles.read(spark, inputs);
+        // fewer, longer tasks: fewer output files, the same work (no shuffle)
+        if (partitions != null) images = images.coalesce(partitions);
+        Dataset<Row> faces = extraction.extract(images);
         boolean terminal = System.console() != null && System.console().isTerminal();
         try (ProgressLine progress = new ProgressLine(JavaSparkContext.fromSparkContext(spark.sparkContext()).statusTracker(), err, terminal)) {
             faces.write().format(format.name()).save(out);
@@ -149,7 +166,7 @@ public final class SparkCommand implements Callable<Integer> {
         Row totals = written.agg(count_distinct(col(FaceColumns.IMAGE)),
                 org.apache.spark.sql.functions.count(col(FaceColumns.FEATURES)),
                 count_distinct(when(col(FaceColumns.ERROR).isNotNull(), col(FaceColumns.IMAGE)))).first();
-        long images = totals.getLong(0), faceCount = totals.getLong(1), failed = totals.getLong(2);
+        long imageCount = totals.getLong(0), faceCount = totals.getLong(1), failed = totals.getLong(2);
         if (failed > 0) {
             for (Row r : written.where(col(FaceColumns.ERROR).isNotNull()).select(FaceColumns.IMAGE, FaceColumns.ERROR).limit(10).collectAsList()) {
                 err.println("fever: " + r.getString(0) + ": " + r.getString(1));
@@ -157,7 +174,7 @@ public final class SparkCommand implements Callable<Integer> {
             if (failed > 10) err.println("fever: ... and " + (failed - 10) + " more failed images (rows with an error)");
         }
         double s = (System.nanoTime() - start) / 1e9;
-        err.printf(Locale.ROOT, "fever spark: %d images, %d faces, %d failed, %.2f faces/s (%.1f s); wrote %s (%s)%n", images, faceCount, failed,
+        err.printf(Locale.ROOT, "fever spark: %d images, %d faces, %d failed, %.2f faces/s (%.1f s); wrote %s (%s)%n", imageCount, faceCount, failed,
                 faceCount / Math.max(s, 1e-9), s, out, format);
         return failed > 0 ? EXIT_INPUT_FAILED : EXIT_OK;
     }

@@ -69,7 +69,7 @@ class SparkCommandIT {
     void jsonRowsAreFeverExtractsAndBadImagesExitOne() throws IOException {
         String model = TestInputs.mini().resolve("model.pth").toString();
         Path out = tmp.resolve("json-out");
-        Run r = run(args("--model", model, "--format", "json", "--out", out.toString()).toArray(String[]::new));
+        Run r = run(args("--model", model, "--format", "json", "--partitions", "1", "--out", out.toString()).toArray(String[]::new));
         assertEquals(SparkCommand.EXIT_INPUT_FAILED, r.rc(), r.err());
         assertTrue(r.err().contains("fever spark: 9 images, 7 faces, 2 failed"), r.err());
         assertTrue(r.err().contains("corrupt.jpg: truncated JPEG"), r.err());
@@ -80,6 +80,7 @@ class SparkCommandIT {
             parts = s.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList();
         }
         assertTrue(Files.exists(out.resolve("_SUCCESS")));
+        assertEquals(1, parts.size(), "--partitions 1: one task, one file");
         for (Path part : parts) {
             for (String line : Files.readAllLines(part)) {
                 JsonNode n = JSON.readTree(line);

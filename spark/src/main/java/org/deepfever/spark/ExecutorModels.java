@@ -11,6 +11,8 @@ import org.deepfever.api.FaceModels;
 import org.deepfever.api.FaceResult;
 import org.deepfever.api.ModelChecksum;
 import org.deepfever.model.ModelLoadException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The models of this JVM: each is loaded once, on the first task that needs it, and then shared by
@@ -38,9 +40,15 @@ final class ExecutorModels {
          *
          * @param faces prepared faces
          * @return their results, in order
+         * @throws IllegalStateException if the task is interrupted while waiting (Spark killing it)
          */
         List<FaceResult> extract(List<float[]> faces) {
-            gate.acquireUninterruptibly();
+            try {
+                gate.acquire();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the model", e);
+            }
             try {
                 return model.extract(faces);
             } finally {
@@ -53,6 +61,7 @@ final class ExecutorModels {
 
     private static final Map<Key, Shared> MODELS = new HashMap<>();
     private static final AtomicInteger LOADS = new AtomicInteger();
+    private static final Logger LOG = LoggerFactory.getLogger(ExecutorModels.class);
 
     private ExecutorModels() {}
 
@@ -80,9 +89,14 @@ final class ExecutorModels {
                 model.close();
                 throw e;
             }
-            shared = new Shared(model, checksum, new Semaphore(Math.max(1, cores - threads + 1), true));
+            int permits = Math.max(1, cores - threads + 1);
+            shared = new Shared(model, checksum, new Semaphore(permits, true));
             MODELS.put(key, shared);
             LOADS.incrementAndGet();
+            // once per executor and model, in the executor's log: which model, and what it runs on
+            String graph = model.describe().stream().filter(l -> l.startsWith("graph:")).findFirst().orElse("");
+            LOG.info("fever: loaded model {} from {} (sha256 {}) on {} engine threads, {} batch(es) at once, executor cores {}; {}",
+                    model.name(), source, checksum, threads, permits, cores, graph);
         }
         return shared;
     }

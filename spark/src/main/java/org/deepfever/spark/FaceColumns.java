@@ -10,7 +10,7 @@ import org.apache.spark.sql.types.StructType;
  * <table>
  *   <caption>result columns</caption>
  *   <tr><th>column</th><th>type</th><th>holds</th></tr>
- *   <tr><td>{@value #IMAGE}</td><td>string</td><td>the image's path, as the input's path column has it</td></tr>
+ *   <tr><td>{@value #IMAGE}</td><td>string</td><td>the image's path, as the input's path column has it (null where that is null)</td></tr>
  *   <tr><td>{@value #FACE}</td><td>struct&lt;x,y,w,h: int&gt;</td><td>the detected face in image pixels (before the
  *       model's crop margin); null when the whole image was taken as the face (an input-sized crop)</td></tr>
  *   <tr><td>{@value #FEATURES}</td><td>array&lt;float&gt;</td><td>the model's feature vector</td></tr>
@@ -56,7 +56,7 @@ public final class FaceColumns {
 
     /** The whole result schema, in column order. */
     public static final StructType SCHEMA = new StructType(new StructField[] {
-        DataTypes.createStructField(IMAGE, DataTypes.StringType, false),
+        DataTypes.createStructField(IMAGE, DataTypes.StringType, true),
         DataTypes.createStructField(FACE, BOX, true),
         DataTypes.createStructField(FEATURES, DataTypes.createArrayType(DataTypes.FloatType, false), true),
         DataTypes.createStructField(EMBEDDING, DataTypes.createArrayType(DataTypes.FloatType, false), true),

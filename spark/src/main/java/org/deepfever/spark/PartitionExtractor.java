@@ -115,12 +115,13 @@ final class PartitionExtractor implements MapPartitionsFunction<Row, Row> {
                 contentIndex = row.fieldIndex(settings.contentColumn());
                 lengthIndex = settings.lengthColumn() == null ? -1 : row.fieldIndex(settings.lengthColumn());
             }
-            String path = row.getString(pathIndex);
+            String path = row.isNullAt(pathIndex) ? null : row.getString(pathIndex);
             if (row.isNullAt(contentIndex)) return new Image(path, List.of(), noContent(row));
+            String name = path == null ? "(no path)" : path;
             try {
-                return new Image(path, analyzer.prepare(ImageDecoder.decode((byte[]) row.get(contentIndex), path)), null);
+                return new Image(path, analyzer.prepare(ImageDecoder.decode((byte[]) row.get(contentIndex), name)), null);
             } catch (IOException e) {
-                return new Image(path, List.of(), reason(e, path));
+                return new Image(path, List.of(), reason(e, name));
             } catch (RuntimeException | OutOfMemoryError e) {
                 // as fever extract: a reader that breaks on a crafted file, an image too big for the heap
                 return new Image(path, List.of(), "cannot process image: " + e);

@@ -7,6 +7,7 @@ import static org.apache.spark.sql.functions.when;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -16,6 +17,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.deepfever.api.DeepFever;
 import org.deepfever.api.FaceModels;
 import org.deepfever.api.ModelChecksum;
 import org.deepfever.faces.FaceAnalyzer;
@@ -82,6 +84,10 @@ public final class SparkCommand implements Callable<Integer> {
     @Option(names = "--backend", paramLabel = "NAME", description = "Force a backend: simd or reference (default: best available).")
     String backend;
 
+    @Option(names = "--partitions", paramLabel = "N", description = "Merge the input into at most N tasks (and output files); "
+            + "default: Spark's file splits, ~30 photos each.")
+    Integer partitions;
+
     @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "A Spark setting (repeatable), e.g. --conf spark.ui.enabled=true.")
     Map<String, String> conf = new LinkedHashMap<>();
 
@@ -94,11 +100,15 @@ public final class SparkCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         SparkFaces.model(model).batch(batch).detect(detect); // checks the options before Spark starts
+        if (partitions != null && partitions < 1) throw new IllegalArgumentException("--partitions must be >= 1, got " + partitions);
         SparkSession existing = SparkSession.getDefaultSession().getOrElse(() -> null);
-        SparkSession spark = existing != null ? existing : start();
+        String m = existing != null ? existing.sparkContext().master() : master != null ? master : System.getProperty("spark.master", "local[*]");
+        ModelPlan plan = planModel(isLocal(m), existing == null);
+        SparkSession spark = existing != null ? existing : start(m, plan.ship());
         try {
             if (existing != null && master != null) err.println("fever: a Spark session is running already; --master is ignored");
-            SparkFaces extraction = SparkFaces.model(shipModel(spark)).batch(batch).detect(detect);
+            if (model.equals(FaceModels.UNTRAINED_DEEPFEVER)) err.println("fever: WARNING: " + DeepFever.UNTRAINED_NOTE);
+            SparkFaces extraction = SparkFaces.model(plan.spec()).batch(batch).detect(detect);
             if (threads != null) extraction = extraction.threads(threads);
             if (backend != null) extraction = extraction.backend(backend);
             return run(spark, extraction);
@@ -107,8 +117,34 @@ public final class SparkCommand implements Callable<Integer> {
         }
     }
 
-    private SparkSession start() {
-        String m = master != null ? master : System.getProperty("spark.master", "local[*]");
+    /**
+     * How the executors will find the model.
+     *
+     * @param spec what they are told ({@link SparkFaces#model(String)})
+     * @param ship files to ship to them when the session starts (empty: none)
+     */
+    record ModelPlan(String spec, List<Path> ship) {}
+
+    /**
+     * Checks the model where the driver can: in local mode the file must be here; with a cluster
+     * master, a file that exists here is shipped to the executors (with the weight files of a TF.js
+     * manifest) and named by its file name, as {@code spark-submit --files} would. Spark 4 gives a
+     * session's Dataset jobs the files the context started with, not files added later, so shipping
+     * needs a session this command starts; a running one is told the path as it is.
+     */
+    private ModelPlan planModel(boolean local, boolean starting) {
+        if (FaceModels.builtInNames().contains(model)) return new ModelPlan(model, List.of());
+        Path p = Path.of(model);
+        boolean here = Files.isRegularFile(p);
+        if (local && !here) {
+            throw new ModelLoadException(model + ": no such model file, and not a built-in model (built-in: " + FaceModels.builtInNames() + ")");
+        }
+        if (local || !here) return new ModelPlan(model, List.of()); // not here: a path on the executors, or shipped with --files
+        if (!starting) return new ModelPlan(p.toAbsolutePath().toString(), List.of());
+        return new ModelPlan(p.getFileName().toString(), ModelChecksum.files(p.toAbsolutePath()));
+    }
+
+    private SparkSession start(String m, List<Path> ship) {
         SparkSession.Builder b = SparkSession.builder().appName("fever spark").master(m);
         if (isLocal(m)) {
             // one machine: the progress line stands in for the web UI and Spark's console bar, and
@@ -117,30 +153,37 @@ public final class SparkCommand implements Callable<Integer> {
         }
         b.config("spark.ui.showConsoleProgress", "false");
         conf.forEach(b::config);
+        if (!ship.isEmpty()) {
+            String given = conf.getOrDefault("spark.files", System.getProperty("spark.files", ""));
+            b.config("spark.files", withFiles(given, ship));
+        }
         return b.getOrCreate();
     }
 
     /**
-     * Checks the model where the driver can, and says how executors will find it: in local mode the
-     * file must be here; with a cluster master, a file that exists here is shipped to the executors
-     * (with its weight files, for a TF.js manifest) and found there by its name.
+     * A {@code spark.files} value with files added, except those whose name it holds already (Spark
+     * refuses two files of one name; one given to {@code --files} is the user's choice).
+     *
+     * @param sparkFiles the comma-separated list so far (may be empty)
+     * @param files      files to add
+     * @return the new list
      */
-    private String shipModel(SparkSession spark) {
-        if (FaceModels.builtInNames().contains(model)) return model;
-        Path p = Path.of(model);
-        boolean here = Files.isRegularFile(p);
-        if (spark.sparkContext().isLocal()) {
-            if (!here) throw new ModelLoadException(model + ": no such model file, and not a built-in model (built-in: " + FaceModels.builtInNames() + ")");
-            return model;
+    static String withFiles(String sparkFiles, List<Path> files) {
+        List<String> all = new ArrayList<>();
+        for (String f : sparkFiles.split(",")) if (!f.isBlank()) all.add(f.trim());
+        for (Path f : files) {
+            String name = f.getFileName().toString();
+            if (all.stream().noneMatch(s -> s.equals(name) || s.endsWith("/" + name))) all.add(f.toAbsolutePath().toUri().toString());
         }
-        if (!here) return model; // a path on the executors (shared mount) or a file shipped with --files
-        for (Path f : ModelChecksum.files(p.toAbsolutePath())) spark.sparkContext().addFile(f.toUri().toString());
-        return p.getFileName().toString();
+        return String.join(",", all);
     }
 
     private int run(SparkSession spark, SparkFaces extraction) {
         long start = System.nanoTime();
-        Dataset<Row> faces = extraction.extract(ImageFiles.read(spark, inputs));
+        Dataset<Row> images = ImageFiles.read(spark, inputs);
+        // fewer, longer tasks: fewer output files, the same work (no shuffle)
+        if (partitions != null) images = images.coalesce(partitions);
+        Dataset<Row> faces = extraction.extract(images);
         boolean terminal = System.console() != null && System.console().isTerminal();
         try (ProgressLine progress = new ProgressLine(JavaSparkContext.fromSparkContext(spark.sparkContext()).statusTracker(), err, terminal)) {
             faces.write().format(format.name()).save(out);
@@ -149,7 +192,7 @@ public final class SparkCommand implements Callable<Integer> {
         Row totals = written.agg(count_distinct(col(FaceColumns.IMAGE)),
                 org.apache.spark.sql.functions.count(col(FaceColumns.FEATURES)),
                 count_distinct(when(col(FaceColumns.ERROR).isNotNull(), col(FaceColumns.IMAGE)))).first();
-        long images = totals.getLong(0), faceCount = totals.getLong(1), failed = totals.getLong(2);
+        long imageCount = totals.getLong(0), faceCount = totals.getLong(1), failed = totals.getLong(2);
         if (failed > 0) {
             for (Row r : written.where(col(FaceColumns.ERROR).isNotNull()).select(FaceColumns.IMAGE, FaceColumns.ERROR).limit(10).collectAsList()) {
                 err.println("fever: " + r.getString(0) + ": " + r.getString(1));
@@ -157,7 +200,7 @@ public final class SparkCommand implements Callable<Integer> {
             if (failed > 10) err.println("fever: ... and " + (failed - 10) + " more failed images (rows with an error)");
         }
         double s = (System.nanoTime() - start) / 1e9;
-        err.printf(Locale.ROOT, "fever spark: %d images, %d faces, %d failed, %.2f faces/s (%.1f s); wrote %s (%s)%n", images, faceCount, failed,
+        err.printf(Locale.ROOT, "fever spark: %d images, %d faces, %d failed, %.2f faces/s (%.1f s); wrote %s (%s)%n", imageCount, faceCount, failed,
                 faceCount / Math.max(s, 1e-9), s, out, format);
         return failed > 0 ? EXIT_INPUT_FAILED : EXIT_OK;
     }

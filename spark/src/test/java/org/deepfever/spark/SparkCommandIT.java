@@ -69,7 +69,7 @@ class SparkCommandIT {
     void jsonRowsAreFeverExtractsAndBadImagesExitOne() throws IOException {
         String model = TestInputs.mini().resolve("model.pth").toString();
         Path out = tmp.resolve("json-out");
-        Run r = run(args("--model", model, "--format", "json", "--out", out.toString()).toArray(String[]::new));
+        Run r = run(args("--model", model, "--format", "json", "--partitions", "1", "--out", out.toString()).toArray(String[]::new));
         assertEquals(SparkCommand.EXIT_INPUT_FAILED, r.rc(), r.err());
         int crops = TestInputs.miniCrops(); // + messi5.jpg (one face) + a corrupt JPEG + a text file
         assertTrue(r.err().contains("fever spark: " + (crops + 3) + " images, " + (crops + 1) + " faces, 2 failed"), r.err());
@@ -81,6 +81,7 @@ class SparkCommandIT {
             parts = s.filter(p -> p.getFileName().toString().startsWith("part-")).sorted().toList();
         }
         assertTrue(Files.exists(out.resolve("_SUCCESS")));
+        assertEquals(1, parts.size(), "--partitions 1: one task, one file");
         for (Path part : parts) {
             for (String line : Files.readAllLines(part)) {
                 JsonNode n = JSON.readTree(line);

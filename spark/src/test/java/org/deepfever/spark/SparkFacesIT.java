@@ -113,7 +113,7 @@ class SparkFacesIT {
         List<FaceRows> expected = feverExtract(null, in, "default", "--batch", "1");
         List<Row> rows = SparkFaces.defaultModel().batch(1).extract(ImageFiles.read(spark, in)).collectAsList();
         assertSame(expected, FaceRows.fromSpark(rows), TOLERANCE);
-        assertTrue(expected.stream().allMatch(r -> r.features() != null), "every image gives a face");
+        assertTrue(expected.stream().anyMatch(r -> r.image().endsWith("messi5.jpg") && r.features() != null), "the photo gives a face");
         for (Row r : rows) assertEquals(ModelChecksum.sha256(FaceModels.DEFAULT), r.getAs(FaceColumns.MODEL_SHA256));
     }
 
@@ -137,14 +137,16 @@ class SparkFacesIT {
         StructType schema = new StructType().add("name", DataTypes.StringType).add("bytes", DataTypes.BinaryType).add("other", DataTypes.IntegerType);
         byte[] crop = Files.readAllBytes(TestInputs.mini().resolve("faces/00.png"));
         Dataset<Row> images = spark.createDataFrame(List.of(RowFactory.create("/a/crop.png", crop, 1), RowFactory.create("/a/none.png", null, 2),
-                RowFactory.create("/a/empty.png", new byte[0], 3)), schema);
+                RowFactory.create("/a/empty.png", new byte[0], 3), RowFactory.create(null, crop, 4)), schema);
         String model = TestInputs.mini().resolve("model.pth").toString();
         List<Row> rows = SparkFaces.model(model).columns("name", "bytes").extract(images).collectAsList();
-        assertEquals(3, rows.size());
+        assertEquals(4, rows.size());
         assertEquals("/a/crop.png", rows.get(0).getAs(FaceColumns.IMAGE));
         assertNotNull(rows.get(0).getAs(FaceColumns.FEATURES));
         assertEquals("no image bytes (the bytes column is null)", rows.get(1).getAs(FaceColumns.ERROR));
         assertEquals("empty file, not an image", rows.get(2).getAs(FaceColumns.ERROR));
+        assertNull(rows.get(3).getAs(FaceColumns.IMAGE), "a null path stays null");
+        assertEquals(rows.get(0).<Object>getAs(FaceColumns.FEATURES), rows.get(3).getAs(FaceColumns.FEATURES), "and the image is still read");
 
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SparkFaces.model(model).extract(images));
         assertTrue(e.getMessage().contains("no column 'path'") && e.getMessage().contains("name string, bytes binary"), e.getMessage());

@@ -97,16 +97,21 @@ public record KernelConfig(String target, int bits, int registers, int directSma
     /** The defaults of an AVX2 machine: 256-bit vectors, 16 registers (planning only, unless this JVM is one). */
     public static KernelConfig avx2() { return defaults("AVX2", 256, 16); }
 
-    private static final KernelConfig CURRENT = forThisJvm(System.getProperty(PROPERTY, ""));
+    /** This JVM's config once made (immutable; made again only while the property is malformed, which throws). */
+    private static volatile KernelConfig current;
 
     /**
      * The config the kernels of this JVM run with: chosen once, from the JVM's preferred species and
-     * {@code -Dfever.kernels}.
+     * {@code -Dfever.kernels}. Not a class initialiser, so that a malformed property reaches the user
+     * as this method's exception, with its message, rather than as an ExceptionInInitializerError.
      *
-     * @throws IllegalArgumentException (wrapped in an ExceptionInInitializerError at the first call)
-     *                                  when {@code -Dfever.kernels} is malformed
+     * @throws IllegalArgumentException when {@code -Dfever.kernels} is malformed (naming the key and value)
      */
-    public static KernelConfig current() { return CURRENT; }
+    public static KernelConfig current() {
+        KernelConfig c = current;
+        if (c == null) current = c = forThisJvm(System.getProperty(PROPERTY, ""));
+        return c;
+    }
 
     /** This JVM's defaults with the overrides of {@code spec} ({@code key=value,...}, may be empty). */
     static KernelConfig forThisJvm(String spec) {

@@ -74,6 +74,7 @@ public final class SimdBackend implements Backend {
     @Override
     public Kernel prepare(Op op) {
         if (!supports(op)) throw new IllegalArgumentException("simd backend does not support " + op.kind());
+        KernelConfig.current(); // a malformed -Dfever.kernels fails here, with its message, before any kernel class initialises
         return switch (op) {
             case Conv2d c -> planFor == null ? Convs.prepare(c) : Convs.planner(c, planFor);
             case DepthwiseConv2d d -> new DepthwiseConvKernel(d);
@@ -92,9 +93,15 @@ public final class SimdBackend implements Backend {
         };
     }
 
-    /** Runs the kernel classes' initialisers, which build their vector constants (the Vector API's own start-up with them). */
+    /**
+     * Runs the kernel classes' initialisers, which build their vector constants (the Vector API's own
+     * start-up with them).
+     *
+     * @throws IllegalArgumentException when {@code -Dfever.kernels} is malformed (see {@link KernelConfig#current()})
+     */
     @Override
     public void preload() {
+        KernelConfig.current(); // fails with the property's problem before Simd's initialiser would wrap it
         for (Class<?> c : new Class<?>[] {Simd.class, SimdKernels.class, MaxPools.class, MaxPoolChannelsLast.class, ChannelsLastOps.class, DepthwiseConvKernel.class}) {
             try {
                 Class.forName(c.getName(), true, c.getClassLoader());

@@ -33,6 +33,8 @@ final class ChannelVectorConv {
     /** Bias zero-padded to whole panels: the accumulators start from it. */
     private final float[] biasT;
     private final Epilogues epilogues;
+    /** The register tiles, with this conv's sizes. */
+    private final ChannelTiles tiles;
     private final int tile;
     /** The packed weights, made on first need (immutable once published). */
     private volatile float[] packed;
@@ -51,6 +53,7 @@ final class ChannelVectorConv {
         this.slide3 = slide3;
         this.biasT = java.util.Arrays.copyOf(bias, s.panels(nrl) * nrl);
         this.epilogues = new Epilogues(s, bias, panelVectors);
+        this.tiles = new ChannelTiles(s.cin(), s.kh(), s.dh());
         this.tile = ConvPlan.tileBufferFloats(L);
     }
 
@@ -198,11 +201,11 @@ final class ChannelVectorConv {
         int dOff = toOutput ? oImg + p0 * g.oPix() + co0 : sOff, dStride = toOutput ? g.oPix() : nrl;
         if (slideable) {
             // pixels along one output row, source channels-last: each input value serves up to three taps
-            int o = base + poff[p0], pix = sg.pix(), rowStride = sg.wp() * pix, w0 = c * k * nrl, kh = s.kh(), dh = s.dh(), cin = s.cin();
+            int o = base + poff[p0], pix = sg.pix(), rowStride = sg.wp() * pix, w0 = c * k * nrl;
             switch (ConvPlan.slideTile(cvec, mt)) {
-                case T5X4_SLIDE3 -> ChannelTiles.t5x4Slide3(src, o, pix, rowStride, kh, dh, cin, wt, w0, biasT, co0, dst, dOff, dStride);
-                case T6X2_SLIDE3 -> ChannelTiles.t6x2Slide3(src, o, pix, rowStride, kh, dh, cin, wt, w0, biasT, co0, dst, dOff, dStride);
-                default -> ChannelTiles.t5x2Slide3(src, o, pix, rowStride, kh, dh, cin, wt, w0, biasT, co0, dst, dOff, dStride);
+                case T5X4_SLIDE3 -> tiles.t5x4Slide3(src, o, pix, rowStride, wt, w0, biasT, co0, dst, dOff, dStride);
+                case T6X2_SLIDE3 -> tiles.t6x2Slide3(src, o, pix, rowStride, wt, w0, biasT, co0, dst, dOff, dStride);
+                default -> tiles.t5x2Slide3(src, o, pix, rowStride, wt, w0, biasT, co0, dst, dOff, dStride);
             }
             if (toOutput && s.relu()) epilogues.reluTile(dst, dOff, dStride, mt);
         } else {
@@ -225,13 +228,13 @@ final class ChannelVectorConv {
                          float[] wt, int wOff, int co0, float[] dst, int dOff, int dStride, boolean relu, boolean acc, boolean channelsLastSource) {
         int cin = s.cin();
         switch (ConvPlan.plainTile(cvec, mt, acc, channelsLastSource)) {
-            case T5X4_ACC -> ChannelTiles.t5x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
-            case T6X4_ACC -> ChannelTiles.t6x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
-            case T4X5 -> ChannelTiles.t4x5(src, base, koff, k0, k1, o0, o1, o2, o3, wt, wOff, biasT, co0, dst, dOff, dStride);
-            case T5X4 -> ChannelTiles.t5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
-            case T6X4_TAPS -> ChannelTiles.t6x4Taps(src, base, koff, cin, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
-            case T6X2_TAPS -> ChannelTiles.t6x2Taps(src, base, koff, cin, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
-            default -> ChannelTiles.t6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+            case T5X4_ACC -> tiles.t5x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
+            case T6X4_ACC -> tiles.t6x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+            case T4X5 -> tiles.t4x5(src, base, koff, k0, k1, o0, o1, o2, o3, wt, wOff, biasT, co0, dst, dOff, dStride);
+            case T5X4 -> tiles.t5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
+            case T6X4_TAPS -> tiles.t6x4Taps(src, base, koff, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+            case T6X2_TAPS -> tiles.t6x2Taps(src, base, koff, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+            default -> tiles.t6x2(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
         }
         if (relu) epilogues.reluTile(dst, dOff, dStride, mt);
     }

@@ -19,6 +19,8 @@ final class PixelVectorConv {
     private final Conv2d op;
     private final ConvSpec s;
     private final Epilogues epilogues;
+    /** The register tiles, with this conv's K. */
+    private final PixelTiles tiles;
     private final int tile;
     /** The packed weights, made on first need (immutable once published). */
     private volatile float[] packed;
@@ -27,6 +29,7 @@ final class PixelVectorConv {
         this.op = op;
         this.s = s;
         this.epilogues = new Epilogues(s, bias, ConvPlan.NR);
+        this.tiles = new PixelTiles(s.k());
         this.tile = ConvPlan.tileBufferFloats(L);
     }
 
@@ -107,9 +110,9 @@ final class PixelVectorConv {
                 if (Simd.SCALAR) {
                     tileScalar(wp, Math.min(NR, nvb - j), b, bOff + j * L, bStride, wOff, tile, tOff);
                 } else if (nvb - j >= 2) {
-                    PixelTiles.p6x2(wp, b, bOff + j * L, bStride, wOff, k, tile, tOff);
+                    tiles.p6x2(wp, b, bOff + j * L, bStride, wOff, tile, tOff);
                 } else {
-                    PixelTiles.p6x1(wp, b, bOff + j * L, bStride, wOff, k, tile, tOff);
+                    tiles.p6x1(wp, b, bOff + j * L, bStride, wOff, tile, tOff);
                 }
                 epilogues.pixelTile(tile, tOff, co0, rows, valid, g, oOff, rOff);
             }

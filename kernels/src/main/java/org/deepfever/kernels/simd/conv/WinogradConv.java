@@ -62,6 +62,8 @@ final class WinogradConv implements Kernel {
     private final int nv, pw;
     /** Zeros, the input "pixel" of patch positions outside the input (Cin rounded up to whole vectors). */
     private final float[] zeroRow;
+    /** The tap-form tiles, for GEMMs of K = Cin (one "tap"). */
+    private final ChannelTiles gemmTiles;
     /** Transformed weights {@code [panel][16][Cin][nv*L]}, made on first need (immutable once published). */
     private volatile float[] packedU;
 
@@ -95,6 +97,7 @@ final class WinogradConv implements Kernel {
         panels = (cout + pw - 1) / pw;
         bias = new float[panels * pw];
         zeroRow = new float[(cin + L - 1) / L * L];
+        gemmTiles = new ChannelTiles(cin, 1, 1);
         if (c.bias() != null) c.bias().readFlat(0, bias, 0, cout);
     }
 
@@ -224,9 +227,9 @@ final class WinogradConv implements Kernel {
                         float[] start = xi == 5 ? bias : zeros; // the bias enters through point 5 (see outputVector)
                         int so = xi == 5 ? pn * pw : 0;
                         if (nv == ConvPlan.NRW) {
-                            ChannelTiles.t6x4Taps(scratch, vb, KOFF0, cin, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
+                            gemmTiles.t6x4Taps(scratch, vb, KOFF0, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
                         } else {
-                            ChannelTiles.t6x2Taps(scratch, vb, KOFF0, cin, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
+                            gemmTiles.t6x2Taps(scratch, vb, KOFF0, 0, 1, 0, cin, 2 * cin, 3 * cin, 4 * cin, 5 * cin, u, ub, start, so, scratch, mb, pw);
                         }
                     }
                     outputTransform(o, img, oh, ow, tw, q0, count, pn, scratch, m, tmp);

@@ -1,5 +1,7 @@
 package org.deepfever.cuda;
 
+import org.deepfever.core.exec.IntervalPacking;
+
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -88,27 +90,9 @@ final class BufferPlan {
         List<Integer> roots = new ArrayList<>();
         for (int v = 0; v < values; v++) if (partition.deviceValue(v) && root(v) == v) roots.add(v);
         roots.sort((a, b) -> Long.compare(shapes[b].size(), shapes[a].size()));
-        List<long[]> placed = new ArrayList<>(); // {offset, size, first, last}
-        long peak = 0;
-        for (int v : roots) {
-            long size = align(shapes[v].size() * 4);
-            long offset = 0;
-            boolean moved = true;
-            while (moved) {
-                moved = false;
-                for (long[] p : placed) {
-                    boolean timeOverlap = p[2] <= last[v] && first[v] <= p[3];
-                    boolean spaceOverlap = p[0] < offset + size && offset < p[0] + p[1];
-                    if (timeOverlap && spaceOverlap) {
-                        offset = p[0] + p[1];
-                        moved = true;
-                    }
-                }
-            }
-            placed.add(new long[] {offset, size, first[v], last[v]});
-            rootOffset[v] = offset;
-            peak = Math.max(peak, offset + size);
-        }
+        long[] sizes = new long[values];
+        for (int v : roots) sizes[v] = align(shapes[v].size() * 4);
+        long peak = IntervalPacking.place(roots, sizes, first, last, rootOffset);
         arenaBytes = peak;
     }
 

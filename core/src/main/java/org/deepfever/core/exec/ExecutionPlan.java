@@ -90,27 +90,9 @@ public final class ExecutionPlan implements ExecContext {
         List<Integer> roots = new ArrayList<>();
         for (int v = 0; v < values; v++) if (root(v) == v && producer[v] >= 0) roots.add(v);
         roots.sort((a, b) -> Long.compare(shapes[b].size(), shapes[a].size()));
-        List<long[]> placed = new ArrayList<>(); // {offset, size, first, last}
-        long peak = 0;
-        for (int v : roots) {
-            long size = shapes[v].size();
-            long offset = 0;
-            boolean moved = true;
-            while (moved) {
-                moved = false;
-                for (long[] p : placed) {
-                    boolean timeOverlap = p[2] <= last[v] && first[v] <= p[3];
-                    boolean spaceOverlap = p[0] < offset + size && offset < p[0] + p[1];
-                    if (timeOverlap && spaceOverlap) {
-                        offset = p[0] + p[1];
-                        moved = true;
-                    }
-                }
-            }
-            placed.add(new long[] {offset, size, first[v], last[v]});
-            arenaOffset[v] = offset;
-            peak = Math.max(peak, offset + size);
-        }
+        long[] sizes = new long[values];
+        for (int v : roots) sizes[v] = shapes[v].size();
+        long peak = IntervalPacking.place(roots, sizes, first, last, arenaOffset);
         arenaFloats = peak;
         arena = new float[Math.toIntExact(peak)];
 

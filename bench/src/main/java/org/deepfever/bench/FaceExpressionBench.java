@@ -27,9 +27,9 @@ import org.deepfever.model.FaceExpressionPreprocess;
  * src-test/reference/face-api/crops, the golden crops), repeated to fill a batch.
  *
  * <pre>
- * java --add-modules jdk.incubator.vector -cp bench/target/fever-bench.jar org.deepfever.bench.FaceExpressionBench [threads] [seconds] [crops-dir]
- *   -Dfever.bench.batches=1,8   batch sizes
- *   -Dfever.bench.profile=true  also per node: median time at the last batch size, slowest first
+ * java --add-modules jdk.incubator.vector -cp bench/target/fever-bench.jar org.deepfever.bench.FaceExpressionBench \
+ *     [threads (2)] [seconds (5)] [crops-dir] [batch sizes (1,8)] [profile]
+ *   profile: also per node, the median time at the last batch size, slowest first
  * </pre>
  */
 public final class FaceExpressionBench {
@@ -40,7 +40,7 @@ public final class FaceExpressionBench {
         int threads = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 5;
         Path dir = Path.of(args.length > 2 ? args[2] : "src-test/reference/face-api/crops");
-        int[] batches = Arrays.stream(System.getProperty("fever.bench.batches", "1,8").split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
+        int[] batches = Arrays.stream((args.length > 3 ? args[3] : "1,8").split(",")).mapToInt(s -> Integer.parseInt(s.trim())).toArray();
         List<int[]> images = new ArrayList<>();
         List<int[]> sizes = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir)) {
@@ -83,7 +83,7 @@ public final class FaceExpressionBench {
                 System.out.printf("batch %d: median %.3f ms (p10 %.3f), %.3f ms per face, %.1f GMAC/s, %d runs; CPU time %.3f ms per face (all threads)%n",
                         batch, median, p10, median / batch, gmac * batch / (median / 1e3), t.length, cpuPerFace);
             }
-            if (Boolean.getBoolean("fever.bench.profile")) profile(net, prepared, batches[batches.length - 1], threads);
+            if (args.length > 4 && args[4].equals("profile")) profile(net, prepared, batches[batches.length - 1], threads);
         }
     }
 

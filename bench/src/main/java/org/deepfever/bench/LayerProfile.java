@@ -18,7 +18,7 @@ import org.deepfever.core.graph.Node;
 public final class LayerProfile {
     public static void main(String[] args) {
         if (args.length < 1) {
-            System.err.println("usage: LayerProfile MODEL [batch] [threads] [runs]   (-Dfever.profile.rows=N: rows shown, default 40)");
+            System.err.println("usage: LayerProfile MODEL [batch] [threads] [runs] [rows shown (40)]");
             System.exit(2);
         }
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 1;
@@ -68,7 +68,7 @@ public final class LayerProfile {
             System.out.printf("median total %.2f ms, p10 %.2f ms (batch %d, %d threads); per node medians below%n", totalMs, total[runs / 10] / 1e6, batch, threads);
             double sum = 0;
             for (Row row : rows) sum += row.ms;
-            int shown = Integer.getInteger("fever.profile.rows", 40);
+            int shown = args.length > 4 ? Integer.parseInt(args[4]) : 40;
             for (Row row : rows.subList(0, Math.min(shown, rows.size()))) {
                 System.out.printf("%8.3f ms %5.1f%% %7.1f GFLOP/s  %-40s %s %s%n", row.ms, 100 * row.ms / sum, row.gflops, row.name, row.kind, row.layout);
             }

@@ -18,14 +18,14 @@ import java.util.Map;
  * ({@code SessionOptions.enableProfiling}) and prints, per node, the median kernel time over the
  * measured runs, slowest first, with the sum. Node names are ORT's after graph optimisation (a
  * fused or NCHWc-converted node keeps its source name with a suffix), so compare by layer.
- * {@code java -cp fever-bench.jar org.deepfever.bench.OrtLayerProfile MODEL.onnx [batch] [threads] [runs]}
- * ({@code -Dfever.profile.rows=N}: rows shown, default 40).
+ * {@code java -cp fever-bench.jar org.deepfever.bench.OrtLayerProfile MODEL.onnx [batch] [threads] [runs] [rows]}
+ * (rows: how many nodes are shown, default 40).
  */
 public final class OrtLayerProfile {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 1) {
-            System.err.println("usage: OrtLayerProfile MODEL.onnx [batch] [threads] [runs]");
+            System.err.println("usage: OrtLayerProfile MODEL.onnx [batch] [threads] [runs] [rows shown (40)]");
             System.exit(2);
         }
         int batch = args.length > 1 ? Integer.parseInt(args[1]) : 1;
@@ -81,7 +81,7 @@ public final class OrtLayerProfile {
         }
         rows.sort((a, b) -> Double.compare(b.ms, a.ms));
         System.out.printf("sum of node medians %.2f ms over %d nodes%n", sum, rows.size());
-        int shown = Integer.getInteger("fever.profile.rows", 40);
+        int shown = args.length > 4 ? Integer.parseInt(args[4]) : 40;
         for (Row row : rows.subList(0, Math.min(shown, rows.size()))) {
             System.out.printf("%8.3f ms %5.1f%%  %s%n", row.ms, 100 * row.ms / sum, row.name);
         }

@@ -44,7 +44,7 @@ public final class CudaDevice implements Device {
     public GraphExecutor compile(Graph graph, int threads) {
         Status s = status();
         if (s.reason() != null) throw new IllegalStateException("device '" + NAME + "' is not available: " + s.reason());
-        return new CudaGraphExecutor(s.probe().libraries(), deviceIndex(), graph, threads, CudaGraphExecutor.Settings.fromSystem());
+        return new CudaGraphExecutor(s.probe().libraries(), deviceIndex(), graph, threads, CudaConfig.current());
     }
 
     /** The GPU index from {@code -Dfever.cuda.device} (default 0). @throws IllegalArgumentException when it is not a number >= 0 */

@@ -16,24 +16,15 @@ import org.deepfever.core.graph.Node;
  * A graph compiled for one GPU. At compile time the graph is split ({@link Partition}), the weights
  * are uploaded once ({@link DeviceWeights}) and the batch-1 plan is built (so that an unsupported
  * shape or a failing library shows at load). Each run picks the plan of its batch bucket
- * ({@link BatchBuckets}; built and cached on first use, at most {@link Settings#maxPlans}), copies
+ * ({@link BatchBuckets}; built and cached on first use, at most {@link CudaConfig#plans}), copies
  * the inputs into pinned memory and onto the device, queues every step on one stream, copies back
  * the outputs and synchronises once; a host tail, if any, runs after. Runs are serialised (one
  * stream, one set of buffers); concurrent callers wait their turn.
  */
 final class CudaGraphExecutor implements GraphExecutor {
-    /** Tuning knobs, from system properties. */
-    record Settings(long workspaceLimitBytes, boolean inPlaceResidual, int maxPlans) {
-        /** {@code fever.cuda.workspaceMiB} (default 1024), {@code fever.cuda.inPlaceResidual} (default false), {@code fever.cuda.plans} (default 8). */
-        static Settings fromSystem() {
-            return new Settings(Long.getLong("fever.cuda.workspaceMiB", 1024L) << 20,
-                    Boolean.parseBoolean(System.getProperty("fever.cuda.inPlaceResidual", "false")), Integer.getInteger("fever.cuda.plans", 8));
-        }
-    }
-
     private final Graph graph;
     private final Partition partition;
-    private final Settings settings;
+    private final CudaConfig settings;
     private final CudaContext ctx;
     private final DeviceWeights weights;
     private final DeviceMemory arena, workspace, staging;
@@ -50,7 +41,7 @@ final class CudaGraphExecutor implements GraphExecutor {
      * @throws UnsupportedOperationException when a convolution cannot run on the device
      * @throws CudaException when a CUDA, cuBLAS or cuDNN call fails (everything made so far is released)
      */
-    CudaGraphExecutor(CudaLibraries libs, int device, Graph graph, int threads, Settings settings) {
+    CudaGraphExecutor(CudaLibraries libs, int device, Graph graph, int threads, CudaConfig settings) {
         this.graph = graph;
         this.settings = settings;
         this.partition = Partition.of(graph);
@@ -106,7 +97,7 @@ final class CudaGraphExecutor implements GraphExecutor {
             throw e;
         }
         plans.put(batch, p);
-        if (plans.size() > settings.maxPlans()) {
+        if (plans.size() > settings.plans()) {
             var eldest = plans.entrySet().iterator().next();
             plans.remove(eldest.getKey());
             eldest.getValue().close();

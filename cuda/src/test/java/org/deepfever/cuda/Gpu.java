@@ -33,7 +33,7 @@ final class Gpu {
 
     /** A device executor with these settings (default: in-place residuals off, 256 MiB workspace). */
     static CudaGraphExecutor compile(Graph g, boolean inPlace) {
-        return new CudaGraphExecutor(libraries(), CudaDevice.deviceIndex(), g, 2, new CudaGraphExecutor.Settings(256L << 20, inPlace, 8));
+        return new CudaGraphExecutor(libraries(), CudaDevice.deviceIndex(), g, 2, new CudaConfig(256, 8, inPlace));
     }
 
     /** The scalar reference backend's outputs for {@code inputs}. */

@@ -1,9 +1,8 @@
 package org.deepfever.kernels.simd;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import org.deepfever.core.config.Overrides;
 import jdk.incubator.vector.FloatVector;
 
 /**
@@ -128,34 +127,13 @@ public record KernelConfig(String target, int bits, int registers, int directSma
      *                                  repeated key, a value that is not a whole number, or one out of range
      */
     public KernelConfig with(String spec) {
-        Map<String, Long> values = new LinkedHashMap<>();
-        for (String part : spec.split(",")) {
-            if (part.isBlank()) continue;
-            int eq = part.indexOf('=');
-            if (eq < 0) throw new IllegalArgumentException(PROPERTY + ": expected key=value, got '" + part.trim() + "' (keys: " + KEYS + ")");
-            String key = part.substring(0, eq).trim(), value = part.substring(eq + 1).trim();
-            if (!KEYS.contains(key)) throw new IllegalArgumentException(PROPERTY + ": unknown key '" + key + "' (keys: " + KEYS + ")");
-            long v;
-            try {
-                v = Long.parseLong(value);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(PROPERTY + ": " + key + " must be a whole number, got '" + value + "'");
-            }
-            if (values.put(key, v) != null) throw new IllegalArgumentException(PROPERTY + ": " + key + " given twice");
-        }
-        if (values.isEmpty()) return this;
+        Overrides o = Overrides.parse(PROPERTY, spec, KEYS);
+        if (o.isEmpty()) return this;
         return new KernelConfig(target + " with " + spec.trim(),
-                intOf(values, "bits", bits), intOf(values, "registers", registers), intOf(values, "directSmallP", directSmallP),
-                intOf(values, "acrossImagesMaxP", acrossImagesMaxP), intOf(values, "winogradMinPixels", winogradMinPixels),
-                values.getOrDefault("parallelMinMacs", parallelMinMacs), intOf(values, "im2colBlockFloats", im2colBlockFloats),
-                intOf(values, "slideWideMinChannels", slideWideMinChannels));
-    }
-
-    private static int intOf(Map<String, Long> values, String key, int fallback) {
-        Long v = values.get(key);
-        if (v == null) return fallback;
-        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) throw bad(key, v, "an int");
-        return (int) (long) v;
+                o.intOf("bits", bits), o.intOf("registers", registers), o.intOf("directSmallP", directSmallP),
+                o.intOf("acrossImagesMaxP", acrossImagesMaxP), o.intOf("winogradMinPixels", winogradMinPixels),
+                o.longOf("parallelMinMacs", parallelMinMacs, Long.MIN_VALUE, Long.MAX_VALUE), o.intOf("im2colBlockFloats", im2colBlockFloats),
+                o.intOf("slideWideMinChannels", slideWideMinChannels));
     }
 
     /** Floats per vector: bits / 32, 1 on the scalar path. */

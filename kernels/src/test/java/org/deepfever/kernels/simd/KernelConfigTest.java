@@ -45,7 +45,7 @@ class KernelConfigTest {
         assertMessage("registers must be 16 or 32, got 8", () -> KernelConfig.avx512().with("registers=8"));
         assertMessage("directSmallP must be >= 0, got -1", () -> KernelConfig.avx512().with("directSmallP=-1"));
         assertMessage("winogradMinPixels given twice", () -> KernelConfig.avx512().with("winogradMinPixels=1,winogradMinPixels=2"));
-        assertMessage("acrossImagesMaxP must be an int, got 9999999999", () -> KernelConfig.avx512().with("acrossImagesMaxP=9999999999"));
+        assertMessage("acrossImagesMaxP must be in -2147483648..2147483647, got 9999999999", () -> KernelConfig.avx512().with("acrossImagesMaxP=9999999999"));
     }
 
     @Test

@@ -106,12 +106,29 @@ public final class FaceDetector {
         return detectGray(image.toGray(), image.width(), image.height());
     }
 
-    /** Faces in an 8-bit greyscale image ({@code width * height} bytes, row-major), sorted by x then y. */
+    /**
+     * Faces in an 8-bit greyscale image ({@code width * height} bytes, row-major), sorted by x then
+     * y; every box lies inside the image.
+     */
     public List<FaceBox> detectGray(byte[] gray, int width, int height) {
         List<int[]> raw = candidates(gray, width, height);
-        List<FaceBox> out = groupRectangles(raw, options.minNeighbors(), GROUP_EPS);
+        List<FaceBox> grouped = groupRectangles(raw, options.minNeighbors(), GROUP_EPS);
+        List<FaceBox> out = new ArrayList<>(grouped.size());
+        for (FaceBox b : grouped) out.add(insideImage(b, width, height));
         out.sort(Comparator.comparingInt(FaceBox::x).thenComparingInt(FaceBox::y).thenComparingInt(FaceBox::size));
         return out;
+    }
+
+    /**
+     * {@code b} moved (and, if it is larger than the image, shrunk) so that it lies inside the
+     * image. A window's corner and side are rounded from the pyramid level's coordinates (as
+     * OpenCV does), so a window at the right or bottom edge of a level can reach a pixel or two
+     * past the image; callers crop the box, so it must lie inside.
+     */
+    static FaceBox insideImage(FaceBox b, int width, int height) {
+        int size = Math.min(b.size(), Math.min(width, height));
+        int x = Math.clamp(b.x(), 0, width - size), y = Math.clamp(b.y(), 0, height - size);
+        return x == b.x() && y == b.y() && size == b.size() ? b : new FaceBox(x, y, size, b.neighbors());
     }
 
     /**

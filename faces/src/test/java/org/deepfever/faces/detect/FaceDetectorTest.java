@@ -1,6 +1,7 @@
 package org.deepfever.faces.detect;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -192,5 +193,15 @@ class FaceDetectorTest {
         assertEquals(1, FaceDetector.groupRectangles(nested, 3, 0.2).size());
         assertTrue(FaceDetector.similar(new int[] {0, 0, 50, 50}, new int[] {10, 10, 50, 50}, 0.2));
         assertTrue(!FaceDetector.similar(new int[] {0, 0, 50, 50}, new int[] {11, 0, 50, 50}, 0.2));
+    }
+
+    @Test
+    void boxesReachingPastTheEdgeAreMovedInside() {
+        // a window rounded from a pyramid level can end a pixel past the image (a fuzzing finding:
+        // x=103, size=41 in a 143-pixel-wide image; the input is kept as finding-box-past-right-edge)
+        assertEquals(new FaceBox(102, 17, 41, 1), FaceDetector.insideImage(new FaceBox(103, 17, 41, 1), 143, 77));
+        assertEquals(new FaceBox(0, 0, 77, 2), FaceDetector.insideImage(new FaceBox(-3, 5, 90, 2), 143, 77));
+        FaceBox inside = new FaceBox(10, 10, 20, 1);
+        assertSame(inside, FaceDetector.insideImage(inside, 143, 77));
     }
 }

@@ -12,6 +12,7 @@ import org.deepfever.faces.FaceAnalyzer;
 import org.deepfever.cli.output.CsvSink;
 import org.deepfever.cli.output.JsonlSink;
 import org.deepfever.cli.output.NpySink;
+import org.deepfever.cli.output.PartFile;
 import org.deepfever.cli.output.ResultSink;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -37,8 +38,14 @@ final class ExtractCommand implements Callable<Integer> {
     @Option(names = "--format", paramLabel = "FMT", description = "Output format: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
     Format format = Format.jsonl;
 
-    @Option(names = "--out", paramLabel = "PATH", description = "Write to PATH (atomically) instead of stdout; required for npy.")
+    @Option(names = "--out", paramLabel = "PATH", description = "Write to PATH instead of stdout; required for npy. "
+            + "PATH appears when the run is complete; until then the results go to PATH.part.")
     Path out;
+
+    @Option(names = "--resume", description = "Continue the run that left PATH.part (interrupted or killed): images already "
+            + "in it are skipped, and the finished file equals an uninterrupted run's. Give the same inputs and options. "
+            + "jsonl and csv only.")
+    boolean resume;
 
     @Option(names = "--batch", paramLabel = "N", description = "Faces per network run (default: ${DEFAULT-VALUE}).")
     int batch = 8;
@@ -63,16 +70,23 @@ final class ExtractCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (batch < 1) throw new IllegalArgumentException("--batch must be >= 1, got " + batch);
         if (format == Format.npy && out == null) throw new IllegalArgumentException("--format npy needs --out FILE.npy");
+        if (resume && out == null) throw new IllegalArgumentException("--resume needs --out FILE, the output of the run to continue");
+        if (resume && format == Format.npy) throw new IllegalArgumentException("--resume works with --format jsonl or csv (npy is written whole at the end)");
         List<InputWalker.Input> images = InputWalker.expand(inputs);
         if (images.isEmpty()) {
             System.err.println("fever: no images found in " + inputs);
             return FeverCommand.EXIT_INPUT_FAILED;
         }
+        ResumePoint at = ResumePoint.START;
+        if (resume) {
+            at = ResumePoint.find(out, format == Format.csv, images, batch);
+            if (at == null) return FeverCommand.EXIT_OK;
+        }
         // the workers start decoding now; the model loads meanwhile on this thread
         CompletableFuture<FaceAnalyzer> analyzer = new CompletableFuture<>();
         int cores = Runtime.getRuntime().availableProcessors();
         int workers = Math.max(1, Math.min(model.threads != null ? model.threads : cores, cores));
-        try (ExtractPipeline pipeline = new ExtractPipeline(images, new FacePreparer(analyzer)::prepare, workers, Math.max(2 * batch, 16))) {
+        try (ExtractPipeline pipeline = new ExtractPipeline(images, at.firstImage(), new FacePreparer(analyzer)::prepare, workers, Math.max(2 * batch, 16))) {
             FaceModel m;
             try {
                 m = model.load();
@@ -80,26 +94,54 @@ final class ExtractCommand implements Callable<Integer> {
                 analyzer.completeExceptionally(e);
                 throw e;
             }
-            try (m; ResultSink sink = sink(m)) {
+            try (m; ResultSink sink = sink(m, at)) {
                 analyzer.complete(new FaceAnalyzer(m, detect));
                 if (m.note() != null) System.err.println("fever: WARNING: " + m.note());
-                Summary summary = new Summary(images.size());
-                pipeline.run(m, batch, (p, results) -> write(sink, summary, p, results));
+                Summary summary = new Summary(images.size() - at.firstWrite());
+                int written;
+                try (Interrupt interrupt = Interrupt.onSignal(pipeline::stop)) {
+                    written = pipeline.run(m, batch, at.skipFaces(), at.firstWrite(), (p, results) -> write(sink, summary, p, results));
+                    if (interrupt.received()) {
+                        summary.finish();
+                        int done = at.firstWrite() + written;
+                        System.err.println("fever: interrupted: " + done + " of " + images.size() + " images written"
+                                + (out == null ? " (the output above is incomplete)"
+                                        : " to " + PartFile.partOf(out) + "; to continue, run the same command with --resume"));
+                        return FeverCommand.EXIT_INTERRUPTED;
+                    }
+                }
                 sink.finish();
                 summary.finish();
                 return summary.failed() > 0 ? FeverCommand.EXIT_INPUT_FAILED : FeverCommand.EXIT_OK;
+            } catch (IOException | RuntimeException e) {
+                if (out != null && format != Format.npy && java.nio.file.Files.exists(PartFile.partOf(out))) {
+                    System.err.println("fever: the results written so far are in " + PartFile.partOf(out) + "; run the same command with --resume to continue");
+                }
+                throw e;
             }
         } finally {
             analyzer.cancel(false); // a worker still waiting gives up (a no-op once completed)
         }
     }
 
-    private ResultSink sink(FaceModel m) throws IOException {
-        return switch (format) {
-            case jsonl -> new JsonlSink(out, m.note());
-            case csv -> new CsvSink(out, m.output().featureLength());
-            case npy -> new NpySink(out);
-        };
+    private ResultSink sink(FaceModel m, ResumePoint at) throws IOException {
+        int featureLength = m.output().featureLength();
+        if (at.featureLength() >= 0 && at.featureLength() != featureLength) {
+            throw new IllegalArgumentException(PartFile.partOf(out) + " was written with " + at.featureLength()
+                    + " features per face, this model gives " + featureLength + ": resume with the same --model, or run without --resume");
+        }
+        if (format == Format.npy) return new NpySink(out);
+        PartFile file = out == null ? null : at.continues() ? PartFile.resume(out, at.keepBytes()) : PartFile.create(out);
+        try {
+            return switch (format) {
+                case jsonl -> new JsonlSink(file, m.note());
+                case csv -> new CsvSink(file, featureLength, at.keepBytes() == 0);
+                case npy -> throw new AssertionError();
+            };
+        } catch (IOException | RuntimeException e) {
+            if (file != null) file.close();
+            throw e;
+        }
     }
 
     /** One image's outcome: its error, "no face", or one record per face. */

@@ -49,16 +49,20 @@ final class ExtractPipeline implements AutoCloseable {
     private static final class Pending {
         final FacePreparer.Prepared image;
         final FaceResult[] results;
+        /** Whether it is written (not when a resumed run has it in its file already). */
+        final boolean write;
         int missing;
 
-        Pending(FacePreparer.Prepared image) {
+        Pending(FacePreparer.Prepared image, boolean write) {
             this.image = image;
             this.results = new FaceResult[image.faces().size()];
+            this.write = write;
             this.missing = results.length;
         }
     }
 
     private final List<InputWalker.Input> images;
+    private final int first;
     private final Function<InputWalker.Input, FacePreparer.Prepared> preparer;
     private final int ahead;
     private final ExecutorService workers;
@@ -68,18 +72,24 @@ final class ExtractPipeline implements AutoCloseable {
     private int submitted;
     /** The writer's first failure; later writes are skipped. */
     private final AtomicReference<Exception> writeError = new AtomicReference<>();
+    /** Set by {@link #stop}: no batch starts after the one running. */
+    private volatile boolean stopping;
 
     /**
-     * Starts preparing the first {@code ahead} images.
+     * Starts preparing the first {@code ahead} images from {@code first} on.
      *
      * @param images   the inputs, in output order
+     * @param first    the first input to prepare (a resumed run's {@link ResumePoint#firstImage})
      * @param preparer turns an input into model inputs, never throwing ({@link FacePreparer#prepare}; thread-safe)
      * @param threads  prepare workers
      * @param ahead    images prepared beyond the network's position, at most
      */
-    ExtractPipeline(List<InputWalker.Input> images, Function<InputWalker.Input, FacePreparer.Prepared> preparer, int threads, int ahead) {
+    ExtractPipeline(List<InputWalker.Input> images, int first, Function<InputWalker.Input, FacePreparer.Prepared> preparer, int threads, int ahead) {
         if (threads < 1 || ahead < 1) throw new IllegalArgumentException("threads and ahead must be >= 1");
+        if (first < 0 || first > images.size()) throw new IllegalArgumentException("first image " + first + " of " + images.size());
         this.images = images;
+        this.first = first;
+        this.submitted = first;
         this.preparer = preparer;
         this.ahead = ahead;
         this.workers = Executors.newFixedThreadPool(threads, daemon("fever-prepare"));
@@ -111,38 +121,59 @@ final class ExtractPipeline implements AutoCloseable {
     }
 
     /**
-     * Runs every image through the network and the writer; returns when the last result is written.
+     * Runs every image through the network and the writer; returns when the last result is written,
+     * or, after {@link #stop}, when the batch running then and the images it completed are written.
      *
-     * @param model the network
-     * @param batch faces per network run
-     * @param out   receives each image's outcome in input order, on the writer thread
+     * @param model      the network
+     * @param batch      faces per network run
+     * @param skipFaces  faces of the first image not run (a resumed run's {@link ResumePoint#skipFaces})
+     * @param firstWrite the first image written (earlier ones only fill the first batch as an
+     *                   uninterrupted run had it)
+     * @param out        receives each image's outcome in input order, on the writer thread
+     * @return the number of images written; fewer than {@code images - firstWrite} after a stop
      * @throws IOException if {@code out} fails (the run stops at the next batch)
      * @throws IllegalStateException if the model is closed
      */
-    void run(FaceModel model, int batch, Writer out) throws IOException {
+    int run(FaceModel model, int batch, int skipFaces, int firstWrite, Writer out) throws IOException {
         ArrayDeque<Pending> unwritten = new ArrayDeque<>();
         List<float[]> faces = new ArrayList<>(batch);
         List<Pending> owner = new ArrayList<>(batch);
         List<Integer> slot = new ArrayList<>(batch);
-        Future<?> lastWrite = null;
-        for (int i = 0; i < images.size(); i++) {
-            Pending p = new Pending(next());
+        int written = 0;
+        for (int i = first; i < images.size() && !stopping; i++) {
+            Pending p = new Pending(next(), i >= firstWrite);
             unwritten.add(p);
             for (int f = 0; f < p.results.length; f++) {
+                if (i == first && f < skipFaces) {
+                    p.missing--; // in the file already, with the batch before
+                    continue;
+                }
                 faces.add(p.image.faces().get(f).input());
                 owner.add(p);
                 slot.add(f);
-                if (faces.size() == batch) {
+                if (faces.size() == batch && !stopping) {
                     infer(model, faces, owner, slot);
-                    lastWrite = flush(unwritten, out, lastWrite);
+                    written += flush(unwritten, out);
                 }
             }
-            lastWrite = flush(unwritten, out, lastWrite);
+            written += flush(unwritten, out);
         }
-        infer(model, faces, owner, slot);
-        lastWrite = flush(unwritten, out, lastWrite);
-        if (lastWrite != null) get(lastWrite);
+        // a stop leaves the last, incomplete batch: run, it would not be the batch an uninterrupted run has
+        if (!stopping) {
+            infer(model, faces, owner, slot);
+            written += flush(unwritten, out);
+        }
+        get(writer.submit(() -> {})); // the writer is done with everything handed to it
         checkWrites();
+        return written;
+    }
+
+    /**
+     * Asks a running {@link #run} to stop: the batch running finishes, the images it completes are
+     * written, no batch starts after it. Safe from any thread (a signal handler).
+     */
+    void stop() {
+        stopping = true;
     }
 
     private static void infer(FaceModel model, List<float[]> faces, List<Pending> owner, List<Integer> slot) {
@@ -158,12 +189,18 @@ final class ExtractPipeline implements AutoCloseable {
         slot.clear();
     }
 
-    /** Hands the complete images at the head of the queue to the writer; surfaces a failed write. */
-    private Future<?> flush(ArrayDeque<Pending> unwritten, Writer out, Future<?> lastWrite) throws IOException {
+    /**
+     * Hands the complete images at the head of the queue to the writer; surfaces a failed write.
+     * Returns how many images were handed over to be written.
+     */
+    private int flush(ArrayDeque<Pending> unwritten, Writer out) throws IOException {
         checkWrites();
+        int n = 0;
         while (!unwritten.isEmpty() && unwritten.peek().missing == 0) {
             Pending p = unwritten.poll();
-            lastWrite = writer.submit(() -> {
+            if (!p.write) continue;
+            n++;
+            writer.submit(() -> {
                 if (writeError.get() != null) return; // nothing after a failed write: the output must not skip an image
                 try {
                     out.write(p.image, List.of(p.results));
@@ -172,7 +209,7 @@ final class ExtractPipeline implements AutoCloseable {
                 }
             });
         }
-        return lastWrite;
+        return n;
     }
 
     /** Rethrows the writer's first failure, if any. */

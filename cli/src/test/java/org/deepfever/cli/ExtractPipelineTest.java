@@ -16,6 +16,7 @@ import org.deepfever.api.FaceModel;
 import org.deepfever.api.FaceResult;
 import org.deepfever.api.InputSpec;
 import org.deepfever.api.OutputSpec;
+import org.deepfever.cli.output.WrittenRecords;
 import org.deepfever.faces.FaceAnalyzer;
 import org.junit.jupiter.api.Test;
 
@@ -49,6 +50,8 @@ class ExtractPipelineTest {
     /** Returns each face's first value as its one feature; records batch sizes. */
     private static final class EchoModel implements FaceModel {
         final List<Integer> batches = Collections.synchronizedList(new ArrayList<>());
+        /** Each batch's faces, by their values. */
+        final List<List<Float>> compositions = Collections.synchronizedList(new ArrayList<>());
 
         @Override public String name() { return "echo"; }
         @Override public String note() { return null; }
@@ -61,6 +64,9 @@ class ExtractPipelineTest {
         @Override
         public List<FaceResult> extract(List<float[]> faces) {
             batches.add(faces.size());
+            List<Float> values = new ArrayList<>();
+            for (float[] f : faces) values.add(f[0]);
+            compositions.add(values);
             List<FaceResult> out = new ArrayList<>();
             for (float[] f : faces) out.add(new FaceResult(new float[] {f[0]}, new float[0], new float[] {0}, new float[] {1}, List.of("a"), java.util.Map.of()));
             return out;
@@ -75,8 +81,8 @@ class ExtractPipelineTest {
                 EchoModel model = new EchoModel();
                 Random delays = new Random(batch * 31 + threads);
                 List<String> written = Collections.synchronizedList(new ArrayList<>());
-                try (ExtractPipeline p = new ExtractPipeline(inputs(n), in -> prepare(in, new Random(delays.nextLong())), threads, 5)) {
-                    p.run(model, batch, (img, results) -> {
+                try (ExtractPipeline p = new ExtractPipeline(inputs(n), 0, in -> prepare(in, new Random(delays.nextLong())), threads, 5)) {
+                    p.run(model, batch, 0, 0, (img, results) -> {
                         int i = Integer.parseInt(img.input().display());
                         if (img.error() != null) {
                             assertEquals("broken " + i, img.error());
@@ -107,8 +113,8 @@ class ExtractPipelineTest {
         List<String> written = Collections.synchronizedList(new ArrayList<>());
         IOException boom = new IOException("disk full");
         IOException got;
-        try (ExtractPipeline p = new ExtractPipeline(inputs(40), in -> prepare(in, new Random(1)), 2, 4)) {
-            got = assertThrows(IOException.class, () -> p.run(new EchoModel(), 2, (img, results) -> {
+        try (ExtractPipeline p = new ExtractPipeline(inputs(40), 0, in -> prepare(in, new Random(1)), 2, 4)) {
+            got = assertThrows(IOException.class, () -> p.run(new EchoModel(), 2, 0, 0, (img, results) -> {
                 if (calls.incrementAndGet() == 10) throw boom;
                 written.add(img.input().display());
             }));
@@ -120,7 +126,43 @@ class ExtractPipelineTest {
 
     @Test
     void refusesEmptyPools() {
-        assertThrows(IllegalArgumentException.class, () -> new ExtractPipeline(inputs(1), in -> null, 0, 1));
-        assertThrows(IllegalArgumentException.class, () -> new ExtractPipeline(inputs(1), in -> null, 1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new ExtractPipeline(inputs(1), 0, in -> null, 0, 1));
+        assertThrows(IllegalArgumentException.class, () -> new ExtractPipeline(inputs(1), 0, in -> null, 1, 0));
+    }
+
+    /**
+     * A resumed run, for every point at which the first could have been cut (after any whole
+     * record): writes exactly the images after those kept, and runs each of its faces in a batch
+     * that an uninterrupted run has too, face for face (so its results are the same to the bit).
+     */
+    @Test
+    void aResumedRunBatchesFacesAsTheUninterruptedRun() throws IOException {
+        int n = 45;
+        for (int batch : new int[] {1, 3, 4}) {
+            EchoModel full = new EchoModel();
+            List<WrittenRecords.Record> records = new ArrayList<>();
+            try (ExtractPipeline p = new ExtractPipeline(inputs(n), 0, in -> prepare(in, new Random(0)), 2, 5)) {
+                p.run(full, batch, 0, 0, (img, results) -> {
+                    if (results.isEmpty()) records.add(new WrittenRecords.Record(img.input().display(), false, records.size() + 1));
+                    for (int f = 0; f < results.size(); f++) records.add(new WrittenRecords.Record(img.input().display(), true, records.size() + 1));
+                });
+            }
+            for (int cut = 0; cut <= records.size(); cut++) {
+                WrittenRecords left = new WrittenRecords(List.copyOf(records.subList(0, cut)), -1, 0);
+                ResumePoint at = ResumePoint.of(Path.of("out.part"), left, inputs(n), batch);
+                EchoModel resumed = new EchoModel();
+                List<WrittenRecords.Record> after = new ArrayList<>(records.subList(0, (int) at.keepBytes()));
+                try (ExtractPipeline p = new ExtractPipeline(inputs(n), at.firstImage(), in -> prepare(in, new Random(0)), 2, 5)) {
+                    p.run(resumed, batch, at.skipFaces(), at.firstWrite(), (img, results) -> {
+                        if (results.isEmpty()) after.add(new WrittenRecords.Record(img.input().display(), false, after.size() + 1));
+                        for (int f = 0; f < results.size(); f++) after.add(new WrittenRecords.Record(img.input().display(), true, after.size() + 1));
+                    });
+                }
+                assertEquals(records, after, "batch " + batch + ", cut after " + cut + " records: " + at);
+                for (List<Float> b : resumed.compositions) {
+                    assertTrue(full.compositions.contains(b), "batch " + batch + ", cut after " + cut + ": " + b + " is no batch of the whole run");
+                }
+            }
+        }
     }
 }

@@ -60,6 +60,7 @@ final class Outputs {
         assertTrue(text.isEmpty() || text.endsWith("\n"), "jsonl ends with a newline");
         for (String line : text.split("\n", -1)) {
             if (line.isEmpty()) continue;
+            assertTrue(line.startsWith("{") && line.endsWith("}"), "a line is one object, nothing around it: " + line);
             JsonNode node = MAPPER.readTree(line);
             assertTrue(node.isObject(), "a line is one JSON object: " + line);
             List<Error> errors = schema().validate(node);

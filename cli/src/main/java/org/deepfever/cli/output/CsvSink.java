@@ -1,7 +1,6 @@
 package org.deepfever.cli.output;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.commons.csv.CSVFormat;
@@ -21,16 +20,25 @@ public final class CsvSink extends TextSink {
     private final CSVPrinter csv;
 
     /**
-     * @param target        the file to write atomically, or null for stdout
+     * @param file          the file to write, or null for stdout
      * @param featureLength the number of feature columns (the model's feature vector length)
-     * @throws IOException if the temporary file cannot be created or the header cannot be written
+     * @param header        whether to write the header row (not when continuing a file that has it)
+     * @throws IOException if the header cannot be written
      */
-    public CsvSink(Path target, int featureLength) throws IOException {
-        super(target);
+    public CsvSink(PartFile file, int featureLength, boolean header) throws IOException {
+        super(file);
+        this.csv = new CSVPrinter(out, FORMAT);
+        if (header) {
+            csv.printRecord(header(featureLength));
+            csv.flush();
+        }
+    }
+
+    /** The header row: {@code image,x,y,w,h,f0..f(featureLength-1)}. */
+    public static List<String> header(int featureLength) {
         List<String> header = new ArrayList<>(List.of("image", "x", "y", "w", "h"));
         for (int i = 0; i < featureLength; i++) header.add("f" + i);
-        this.csv = new CSVPrinter(out, FORMAT);
-        csv.printRecord(header);
+        return header;
     }
 
     @Override
@@ -39,6 +47,7 @@ public final class CsvSink extends TextSink {
         boxCells(csv, box);
         for (float v : r.features()) csv.print(Float.toString(v));
         csv.println();
+        csv.flush(); // each row reaches the file (and a .part file left by a kill) whole
     }
 
     /** The four box cells, empty when the whole image was the crop. */

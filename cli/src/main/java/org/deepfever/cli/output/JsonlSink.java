@@ -3,7 +3,6 @@ package org.deepfever.cli.output;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Map;
 import org.deepfever.api.FaceResult;
 
@@ -19,14 +18,16 @@ public final class JsonlSink extends TextSink {
     private final JsonGenerator json;
 
     /**
-     * @param target the file to write atomically, or null for stdout
-     * @param note   added to every face line as {@code "note"} when not null
-     * @throws IOException if the temporary file beside {@code target} cannot be created
+     * @param file the file to write, or null for stdout
+     * @param note added to every face line as {@code "note"} when not null
+     * @throws IOException if the JSON generator cannot be made
      */
-    public JsonlSink(Path target, String note) throws IOException {
-        super(target);
+    public JsonlSink(PartFile file, String note) throws IOException {
+        super(file);
         this.note = note;
         this.json = JSON.createGenerator(out).disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+        // each object is a root value; Jackson would put a space before every one after the first
+        json.setRootValueSeparator(null);
     }
 
     @Override

@@ -4,16 +4,19 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 
-/** A line-oriented sink writing UTF-8 to stdout or, atomically, to a file. */
+/**
+ * A line-oriented sink writing UTF-8 to stdout or to a file through its {@code .part} sibling
+ * ({@link PartFile}). Each record is flushed when written, so a {@code .part} file left by a kill
+ * holds every record written before it.
+ */
 abstract class TextSink implements ResultSink {
-    private final AtomicFile file;
+    private final PartFile file;
     protected final PrintStream out;
 
-    /** {@code target} null writes to stdout. */
-    TextSink(Path target) throws IOException {
-        this.file = target == null ? null : new AtomicFile(target);
+    /** {@code file} null writes to stdout. */
+    TextSink(PartFile file) {
+        this.file = file;
         OutputStream os = file == null ? System.out : file.stream();
         this.out = new PrintStream(os, false, StandardCharsets.UTF_8);
     }

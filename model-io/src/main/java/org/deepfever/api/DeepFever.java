@@ -282,8 +282,15 @@ public final class DeepFever implements FaceModel {
     /** Names of further Linear heads found in the checkpoint (reported in {@link FaceResult#extraHeads()}). */
     public List<String> extraHeads() { return extraHeads; }
 
-    /** The graph the model runs. */
-    public Graph graph() { return loaded.graph(); }
+    /**
+     * The graph the model runs (its weights are the model's: valid while it is open).
+     *
+     * @throws IllegalStateException when the model is closed
+     */
+    public Graph graph() {
+        checkOpen();
+        return loaded.graph();
+    }
 
     /** CPU worker threads (on an accelerator: the threads it may use for host work). */
     @Override
@@ -301,6 +308,7 @@ public final class DeepFever implements FaceModel {
 
     @Override
     public OutputSpec output() {
+        checkOpen();
         Graph g = loaded.graph();
         Shape[] shapes = g.inferShapes(1);
         return new OutputSpec(shapes[g.outputs().get("features")].dim(1), shapes[g.outputs().get("embedding")].dim(1), classes);
@@ -308,6 +316,7 @@ public final class DeepFever implements FaceModel {
 
     @Override
     public List<String> describe() {
+        checkOpen();
         List<String> lines = new ArrayList<>();
         lines.add("model: DeepFEVER" + (note != null ? " (" + note + ")" : ""));
         lines.addAll(info().lines());
@@ -315,8 +324,13 @@ public final class DeepFever implements FaceModel {
         return lines;
     }
 
-    /** The file, format, layout, shapes, compute and backends, as {@code fever info} shows them. */
+    /**
+     * The file, format, layout, shapes, compute and backends, as {@code fever info} shows them.
+     *
+     * @throws IllegalStateException when the model is closed
+     */
     public ModelInfo info() {
+        checkOpen();
         Graph g = loaded.graph();
         Map<String, String> inputs = new LinkedHashMap<>();
         g.inputShapes().forEach((k, v) -> inputs.put(k, v.toString().replace("-1", "N")));

@@ -30,24 +30,28 @@ public final class ExpressionModel implements FaceModel {
             new float[] {122.782f, 117.001f, 104.298f}, new float[] {255f, 255f, 255f});
 
     private final FaceExpressionNet net;
+    /** The file it was read from, or the built-in model's name: what a closed model's error names. */
+    private final String origin;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private ExpressionModel(FaceExpressionNet net) {
+    private ExpressionModel(FaceExpressionNet net, String origin) {
         this.net = net;
+        this.origin = origin;
     }
 
     /**
      * The built-in model.
      *
-     * @param options threads and device (the CPU backend is the best available)
+     * @param options threads, CPU backend (null: the best available) and device
      * @return the model
      * @throws ModelLoadException if the built-in files are missing or damaged
-     * @throws IllegalArgumentException if the device named is not on the class path
-     * @throws IllegalStateException if the device cannot run here (the message names what is missing)
+     * @throws IllegalArgumentException if the device or backend named is unknown (not on the class path)
+     * @throws IllegalStateException if the device or backend cannot run here (the message names what is missing)
      */
     public static ExpressionModel builtIn(DeepFever.Options options) {
         try {
-            return new ExpressionModel(FaceExpressionNet.load(options.threads(), options.device()));
+            FaceExpressionNet net = FaceExpressionNet.load(options.threads(), options.device(), options.backend());
+            return new ExpressionModel(net, NAME + " (" + net.source() + ")");
         } catch (IOException e) {
             throw new ModelLoadException(e.getMessage(), e);
         }
@@ -57,13 +61,15 @@ public final class ExpressionModel implements FaceModel {
      * A FaceExpressionNet from a TF.js weights manifest and its shards (face-api's layout and names).
      *
      * @param manifest the {@code *-weights_manifest.json} file
-     * @param options  threads
+     * @param options  threads, CPU backend (null: the best available) and device
      * @return the model
      * @throws ModelLoadException if a file is missing or malformed, or a tensor is missing or misshapen
+     * @throws IllegalArgumentException if the device or backend named is unknown (not on the class path)
+     * @throws IllegalStateException if the device or backend cannot run here (the message names what is missing)
      */
     public static ExpressionModel load(Path manifest, DeepFever.Options options) {
         try {
-            return new ExpressionModel(FaceExpressionNet.load(manifest, options.threads(), options.device()));
+            return new ExpressionModel(FaceExpressionNet.load(manifest, options.threads(), options.device(), options.backend()), manifest.toString());
         } catch (IOException e) {
             throw new ModelLoadException(e.getMessage(), e);
         }
@@ -77,12 +83,13 @@ public final class ExpressionModel implements FaceModel {
 
     @Override
     public OutputSpec output() {
+        checkOpen();
         return new OutputSpec(FaceExpressionNet.FEATURES, 0, FaceExpressionNet.LABELS);
     }
 
     @Override
     public List<FaceResult> extract(List<float[]> faces) {
-        if (closed.get()) throw new IllegalStateException(NAME + ": model is closed");
+        checkOpen();
         for (int i = 0; i < faces.size(); i++) {
             if (faces.get(i).length != INPUT.values()) {
                 throw new IllegalArgumentException("face " + i + ": expected " + INPUT.values() + " floats (3x112x112), got " + faces.get(i).length);
@@ -101,11 +108,16 @@ public final class ExpressionModel implements FaceModel {
 
     @Override
     public List<String> describe() {
+        checkOpen();
         return List.of(
                 "model: FaceExpressionNet (face-api 1.7.15, MIT): " + net.source(),
                 "input: " + INPUT,
                 "outputs: features [N, " + FaceExpressionNet.FEATURES + "], probabilities and logits [N, 7] " + FaceExpressionNet.LABELS,
                 String.format("compute: %.3f GFLOP per face", 2.0 * net.macsPerFace() / 1e9));
+    }
+
+    private void checkOpen() {
+        if (closed.get()) throw new IllegalStateException(origin + ": model is closed");
     }
 
     @Override

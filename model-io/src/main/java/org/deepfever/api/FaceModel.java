@@ -24,7 +24,11 @@ public interface FaceModel extends AutoCloseable {
     /** What one input face must be. */
     InputSpec input();
 
-    /** What one result holds. */
+    /**
+     * What one result holds.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
     OutputSpec output();
 
     /**
@@ -53,10 +57,20 @@ public interface FaceModel extends AutoCloseable {
     /** Worker threads the model runs on. */
     int threads();
 
-    /** Lines describing the model for people ({@code fever info}): source, format, shapes, compute. */
+    /**
+     * Lines describing the model for people ({@code fever info}): source, format, shapes, compute.
+     *
+     * @throws IllegalStateException if the model is closed
+     */
     List<String> describe();
 
-    /** Releases worker threads and weights; later calls throw {@link IllegalStateException}. Idempotent. */
+    /**
+     * Releases the worker threads (they have ended when this returns) and the weights (a mapped
+     * file is unmapped). Afterwards every call that runs or describes the model ({@link #extract},
+     * {@link #output}, {@link #describe}, and DeepFever's run, taps, info, kernelChoices and graph)
+     * throws {@link IllegalStateException} naming the model's file (the built-in model: its name);
+     * {@link #name}, {@link #note}, {@link #input} and {@link #threads} still answer. Idempotent.
+     */
     @Override
     void close();
 }

@@ -9,6 +9,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.deepfever.core.Tensor;
 import org.deepfever.core.backend.ThreadPool;
 import org.deepfever.core.backend.Devices;
@@ -48,14 +49,18 @@ public final class FaceExpressionNet implements AutoCloseable {
     private final Graph graph;
     private final GraphExecutor executor;
     private final int threads;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
-    /** {@code device} null or "cpu": the CPU's per-op kernels; otherwise that accelerator runs the graph. */
-    private FaceExpressionNet(String source, Graph graph, int threads, String device) {
+    /**
+     * {@code device} null or "cpu": the CPU's per-op kernels of {@code backend} (null: the best
+     * available); otherwise that accelerator runs the graph.
+     */
+    private FaceExpressionNet(String source, Graph graph, int threads, String device, String backend) {
         if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.source = source;
         this.graph = graph;
         this.threads = threads;
-        this.executor = Devices.isCpu(device) ? CompiledGraph.compile(graph, threads) : Devices.byName(device).compile(graph, threads);
+        this.executor = Devices.isCpu(device) ? CompiledGraph.compile(graph, threads, backend) : Devices.byName(device).compile(graph, threads);
     }
 
     /**
@@ -87,9 +92,24 @@ public final class FaceExpressionNet implements AutoCloseable {
      * @throws IOException when they cannot be read
      */
     public static FaceExpressionNet load(int threads, String device) throws IOException {
+        return load(threads, device, null);
+    }
+
+    /**
+     * The built-in model on {@code threads} threads, on a device, with a CPU backend named.
+     *
+     * @param device  null or "cpu" for the CPU, or an accelerator's name ("cuda")
+     * @param backend on the CPU, the backend to run ({@code simd}, {@code reference}); null for the best available
+     * @throws IllegalArgumentException when {@code threads} is below 1, no such device is on the class
+     *         path or no backend has that name
+     * @throws IllegalStateException when the device or backend cannot run here (the message names what is missing)
+     * @throws ModelFormatException when the model files in the jar are not the ones it was built with
+     * @throws IOException when they cannot be read
+     */
+    public static FaceExpressionNet load(int threads, String device, String backend) throws IOException {
         if (!Devices.isCpu(device)) Devices.byName(device); // a missing device is reported before any work
         try (WeightFile w = builtInWeights()) {
-            return new FaceExpressionNet("built-in face-api 1.7.15 face_expression_model", FaceExpressionGraphBuilder.build(MANIFEST, w.tensors()), threads, device);
+            return new FaceExpressionNet("built-in face-api 1.7.15 face_expression_model", FaceExpressionGraphBuilder.build(MANIFEST, w.tensors()), threads, device, backend);
         }
     }
 
@@ -116,9 +136,25 @@ public final class FaceExpressionNet implements AutoCloseable {
      * @throws IOException when they cannot be read
      */
     public static FaceExpressionNet load(Path manifest, int threads, String device) throws IOException {
+        return load(manifest, threads, device, null);
+    }
+
+    /**
+     * A FaceExpressionNet from a TF.js weights manifest, on a device, with a CPU backend named.
+     *
+     * @param device  null or "cpu" for the CPU, or an accelerator's name ("cuda")
+     * @param backend on the CPU, the backend to run ({@code simd}, {@code reference}); null for the best available
+     * @throws IllegalArgumentException when {@code threads} is below 1, no such device is on the class
+     *         path or no backend has that name
+     * @throws IllegalStateException when the device or backend cannot run here (the message names what is missing)
+     * @throws ModelFormatException when the files are malformed
+     * @throws ModelLoadException when a tensor is missing, misshapen or not part of the network
+     * @throws IOException when they cannot be read
+     */
+    public static FaceExpressionNet load(Path manifest, int threads, String device, String backend) throws IOException {
         if (!Devices.isCpu(device)) Devices.byName(device);
         try (WeightFile w = TfjsReader.read(manifest)) {
-            return new FaceExpressionNet(manifest.toString(), FaceExpressionGraphBuilder.build(manifest.getFileName().toString(), w.tensors()), threads, device);
+            return new FaceExpressionNet(manifest.toString(), FaceExpressionGraphBuilder.build(manifest.getFileName().toString(), w.tensors()), threads, device, backend);
         }
     }
 
@@ -194,8 +230,10 @@ public final class FaceExpressionNet implements AutoCloseable {
      *
      * @param input [N, 3, 112, 112] as made by {@link FaceExpressionPreprocess}
      * @throws IllegalArgumentException when the input's shape is not [N, 3, 112, 112] with N >= 1
+     * @throws IllegalStateException when the net is closed (the message names {@link #source()})
      */
     public Output run(Tensor input) {
+        if (closed.get()) throw new IllegalStateException(source + ": model is closed");
         if (input.rank() != 4 || input.dim(0) < 1 || input.dim(1) != 3 || input.dim(2) != INPUT_SIZE || input.dim(3) != INPUT_SIZE) {
             throw new IllegalArgumentException("FaceExpressionNet input must be [N, 3, " + INPUT_SIZE + ", " + INPUT_SIZE + "] with N >= 1, got " + input.shape());
         }
@@ -233,9 +271,12 @@ public final class FaceExpressionNet implements AutoCloseable {
     /** Which backend runs each node, by node name. */
     public Map<String, String> backendByNode() { return executor.backendByNode(); }
 
-    /** Stops the worker threads; the model must not be used afterwards. */
     /** Worker threads, the caller included. */
     public int threads() { return threads; }
 
-    @Override public void close() { executor.close(); }
+    /** Stops the worker threads (they have ended when this returns); later runs throw {@link IllegalStateException}. Idempotent. */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) executor.close();
+    }
 }

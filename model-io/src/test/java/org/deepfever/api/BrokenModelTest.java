@@ -92,20 +92,6 @@ class BrokenModelTest {
         loadFails(p, "key 'fec.bias': expected shape [" + n + "], got [" + (n + 1) + "]");
     }
 
-    @Test
-    void aLoadedModelReleasesItsFileWhenClosed() throws IOException {
-        for (String name : List.of("model.pth", "model.safetensors", "model.onnx")) {
-            Path p = tmp.resolve(name);
-            Files.copy(ModelTestUtil.fixture(MINI, name), p);
-            DeepFever m = DeepFever.load(p, ONE_THREAD);
-            if (OpenFiles.supported()) assertTrue(OpenFiles.mappings(p) > 0, name + " should be mapped while open");
-            m.close();
-            OpenFiles.assertReleased(p);
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> m.extract(new float[3 * 140 * 140]));
-            assertTrue(e.getMessage().contains(p.toString()) && e.getMessage().contains("closed"), e.getMessage());
-        }
-    }
-
     // ---- NaN and infinity in the weights ------------------------------------------------------
 
     @Test

@@ -1,7 +1,6 @@
 package org.deepfever.api;
 
 import static org.deepfever.model.ModelTestUtil.MINI;
-import static org.deepfever.model.ModelTestUtil.assertBitExact;
 import static org.deepfever.model.ModelTestUtil.assertClose;
 import static org.deepfever.model.ModelTestUtil.assertContains;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,20 +12,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import org.deepfever.core.Tensor;
 import org.deepfever.model.ModelTestUtil;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The DeepFever API on the deepfever-mini fixture (model.pth), against PyTorch's outputs. */
+/**
+ * The DeepFever API on the deepfever-mini fixture (model.pth), against PyTorch's outputs. Threads
+ * sharing a model: {@link UnderLoadTest}; closing: {@link ClosingTest}.
+ */
 class DeepFeverTest {
     private static DeepFever model;
     private static List<float[]> faces;
@@ -133,42 +129,6 @@ class DeepFeverTest {
         assertContains(e.getMessage(), String.valueOf(3 * 140 * 140), String.valueOf(3 * 140 * 139));
         e = assertThrows(IllegalArgumentException.class, () -> model.extract(List.of(faces.get(0), new float[10])));
         assertContains(e.getMessage(), "face 1", "10");
-    }
-
-    @Test
-    void concurrentExtractIsBitExactWithSingleThreaded() throws Exception {
-        List<FaceResult> single = new ArrayList<>();
-        for (float[] f : faces) single.add(model.extract(f));
-        int threads = 4, calls = 5;
-        CyclicBarrier start = new CyclicBarrier(threads);
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
-            List<Future<List<FaceResult>>> futures = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                final int id = t;
-                futures.add(pool.submit(() -> {
-                    start.await(30, TimeUnit.SECONDS);
-                    List<FaceResult> got = new ArrayList<>();
-                    for (int k = 0; k < calls; k++) got.add(model.extract(faces.get((id + k) % faces.size())));
-                    return got;
-                }));
-            }
-            for (int t = 0; t < threads; t++) {
-                List<FaceResult> got = futures.get(t).get(60, TimeUnit.SECONDS);
-                assertEquals(calls, got.size());
-                for (int k = 0; k < calls; k++) {
-                    int face = (t + k) % faces.size();
-                    String what = "thread " + t + " call " + k + " face " + face;
-                    FaceResult ref = single.get(face);
-                    assertBitExact(what + " features", ref.features(), got.get(k).features());
-                    assertBitExact(what + " embedding", ref.embedding(), got.get(k).embedding());
-                    assertBitExact(what + " logits", ref.logits(), got.get(k).logits());
-                    assertEquals(ref.label(), got.get(k).label());
-                }
-            }
-        } finally {
-            pool.shutdownNow();
-        }
     }
 
     @Test

@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.deepfever.core.Tensor;
 import org.deepfever.io.ModelFormatException;
 import org.deepfever.io.WeightFile;
@@ -73,6 +74,19 @@ class FaceExpressionNetTest {
             assertThrows(IllegalArgumentException.class, () -> net.run(List.of(new float[10])));
             assertTrue(net.backendByNode().containsKey("dense1/conv0/depthwise"));
         }
+    }
+
+    @Test
+    void aNamedBackendRunsEveryNodeAndAnUnknownOneIsRefusedByName() throws IOException {
+        try (FaceExpressionNet net = FaceExpressionNet.load(1, null, "reference")) {
+            assertEquals(Set.of("reference"), Set.copyOf(net.backendByNode().values()));
+            assertEquals(7, net.run(List.of(new float[3 * 112 * 112])).probabilities(0).length);
+            net.close();
+            IllegalStateException closed = assertThrows(IllegalStateException.class, () -> net.run(Tensor.zeros(1, 3, 112, 112)));
+            assertTrue(closed.getMessage().contains("built-in") && closed.getMessage().contains("closed"), closed.getMessage());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FaceExpressionNet.load(1, null, "no-such-backend"));
+        assertTrue(e.getMessage().contains("no-such-backend"), e.getMessage());
     }
 
     @Test

@@ -179,9 +179,27 @@ public final class ThreadPool implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the workers and waits until they have ended, so that no thread of this pool outlives the
+     * call (a worker still running slots of a loop finishes them first; a worker closing its own pool
+     * does not wait for itself). Later loops run on their caller. Idempotent; an interrupt while
+     * waiting is kept, not thrown.
+     */
     @Override
     public void close() {
         closed = true;
         for (Thread t : workers) LockSupport.unpark(t);
+        boolean interrupted = false;
+        for (Thread t : workers) {
+            if (t == Thread.currentThread()) continue;
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    interrupted = true; // closing must finish: the flag is restored below
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 }

@@ -126,7 +126,18 @@ public final class CompiledGraph implements GraphExecutor {
 
     /** Compiles on the preferred backend (see {@link Backends#preferred}) with the reference as fallback. */
     public static CompiledGraph compile(Graph graph, int threads) {
-        Backend preferred = Backends.preferred();
+        return compile(graph, threads, null);
+    }
+
+    /**
+     * Compiles on the backend named {@code backend} (null: the preferred one, see
+     * {@link Backends#preferred}) with the reference as fallback, on a pool of its own.
+     *
+     * @throws IllegalArgumentException when no backend has that name
+     * @throws IllegalStateException when that backend is not available here
+     */
+    public static CompiledGraph compile(Graph graph, int threads, String backend) {
+        Backend preferred = backend == null ? Backends.preferred() : Backends.byName(backend);
         Backend fallback = preferred.name().equals(Backends.REFERENCE) ? null : Backends.reference();
         return new CompiledGraph(graph, preferred, fallback, new ThreadPool(threads), true);
     }

@@ -1,8 +1,12 @@
 package org.deepfever.core.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -106,5 +110,31 @@ class ThreadPoolTest {
             for (Thread t : callers) t.join();
             assertEquals(4L * 500 * 4 * 3, total.get());
         }
+    }
+
+    /** The pool's own workers, told apart from other pools' by comparing with the threads alive before it. */
+    private static Set<Thread> workersSince(Set<Thread> before) {
+        Set<Thread> now = new HashSet<>(Thread.getAllStackTraces().keySet());
+        now.removeAll(before);
+        now.removeIf(t -> !t.getName().startsWith("fever-worker-"));
+        return now;
+    }
+
+    @Test
+    void closeReturnsOnlyWhenEveryWorkerHasEndedAndLaterLoopsRunOnTheCaller() {
+        Set<Thread> before = new HashSet<>(Thread.getAllStackTraces().keySet());
+        ThreadPool pool = new ThreadPool(4);
+        Set<Thread> workers = workersSince(before);
+        assertEquals(3, workers.size(), "a pool of 4 threads keeps 3 workers: " + workers);
+        pool.parallelFor(64, i -> { }); // the workers have run and are now spinning or parked
+        Thread.currentThread().interrupt();
+        pool.close();
+        assertTrue(Thread.interrupted(), "an interrupt during close is kept");
+        for (Thread t : workers) assertFalse(t.isAlive(), t.getName() + " outlived close()");
+        pool.close(); // idempotent
+        Thread caller = Thread.currentThread();
+        AtomicLong elsewhere = new AtomicLong();
+        pool.parallelFor(16, i -> { if (Thread.currentThread() != caller) elsewhere.incrementAndGet(); });
+        assertEquals(0, elsewhere.get(), "after close every task runs on the caller");
     }
 }

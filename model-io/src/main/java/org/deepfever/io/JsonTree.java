@@ -1,6 +1,7 @@
 package org.deepfever.io;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
@@ -33,9 +34,26 @@ final class JsonTree {
     static final int MAX_NUMBER = 400;
     static final int MAX_STRING = 1 << 20;
 
-    /** A syntax error or a broken limit, with its character position. */
+    /**
+     * A syntax error or a broken limit; the message gives the character position where known, and
+     * {@link #line()} / {@link #column()} the same place for multi-line documents (0 when unknown).
+     */
     static final class JsonException extends Exception {
-        JsonException(String message) { super(message); }
+        private final int line, column;
+
+        JsonException(String message) { this(message, null); }
+
+        JsonException(String message, JsonLocation at) {
+            super(message);
+            this.line = at == null ? 0 : Math.max(0, at.getLineNr());
+            this.column = at == null ? 0 : Math.max(0, at.getColumnNr());
+        }
+
+        /** The 1-based line of the error, 0 when unknown. */
+        int line() { return line; }
+
+        /** The 1-based column of the error, 0 when unknown. */
+        int column() { return column; }
     }
 
     private JsonTree() {}
@@ -57,12 +75,12 @@ final class JsonTree {
             if (first == null) throw new JsonException("empty document");
             Object root = value(p, first);
             JsonToken extra = p.nextToken();
-            if (extra != null) throw new JsonException("unexpected trailing content at character " + p.currentTokenLocation().getCharOffset());
+            if (extra != null) throw new JsonException("unexpected trailing content at character " + p.currentTokenLocation().getCharOffset(), p.currentTokenLocation());
             return root;
         } catch (StreamConstraintsException e) {
-            throw new JsonException(e.getOriginalMessage());
+            throw new JsonException(e.getOriginalMessage(), e.getLocation());
         } catch (JsonParseException e) {
-            throw new JsonException(message(e) + " at character " + e.getLocation().getCharOffset());
+            throw new JsonException(message(e) + " at character " + e.getLocation().getCharOffset(), e.getLocation());
         } catch (IOException e) {
             throw new JsonException(e.getMessage());
         }

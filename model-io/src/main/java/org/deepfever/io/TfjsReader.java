@@ -1,12 +1,14 @@
 package org.deepfever.io;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.core.StreamReadFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -14,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.StringJoiner;
 import org.deepfever.core.Tensor;
 
 /**
@@ -34,15 +37,16 @@ import org.deepfever.core.Tensor;
  * in {@link WeightFile#skipped()}. String tensors and unknown dtypes are errors.
  *
  * <p>Validation is strict, with errors naming the file and the tensor: the JSON must be well formed
- * without duplicate keys, every field of the right type, shard paths relative and inside the
- * manifest's folder, tensor names unique, and each group's shards exactly as long as its tensors
- * need (shorter: which tensor does not fit; longer: by how much).
+ * UTF-8 without duplicate keys or trailing content (parsed by {@link JsonTree}, within its depth,
+ * number and string limits), every field of the right type, shape dimensions JSON integers (no
+ * fraction or exponent) in 0..{@value Integer#MAX_VALUE}, quantization {@code scale} and
+ * {@code min} finite numbers, shard paths relative and inside the manifest's folder, tensor names
+ * unique, and each group's shards exactly as long as its tensors need (shorter: which tensor does
+ * not fit; longer: by how much).
  */
 public final class TfjsReader {
     /** Manifests larger than this are refused (face-api's are a few KB, big converted models a few hundred KB). */
     static final long MAX_MANIFEST = 64L * 1024 * 1024;
-
-    private static final JsonMapper JSON = JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private TfjsReader() {}
 
@@ -92,22 +96,44 @@ public final class TfjsReader {
      * @throws IOException when {@code shards} fails
      */
     public static WeightFile read(Path manifest, byte[] manifestJson, ShardSource shards) throws IOException {
-        JsonNode root;
-        try {
-            root = JSON.readTree(manifestJson);
-        } catch (JacksonException e) {
-            throw new ModelFormatException(manifest, null, "not valid JSON: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")"), e);
+        if (manifestJson.length > MAX_MANIFEST) {
+            throw new ModelFormatException(manifest, "manifest of " + manifestJson.length + " bytes is larger than " + MAX_MANIFEST + " bytes; not a TF.js weights manifest?");
         }
-        if (root == null || root.isMissingNode()) throw new ModelFormatException(manifest, "empty file; expected a TF.js weights manifest (a JSON array of groups)");
-        if (root.isObject() && root.has("weightsManifest")) root = root.get("weightsManifest");
-        if (!root.isArray()) throw new ModelFormatException(manifest, "expected a JSON array of weight groups (or a model.json with \"weightsManifest\"), got " + kind(root));
+        String text = utf8(manifest, manifestJson);
+        if (text.chars().allMatch(c -> c == ' ' || c == '\t' || c == '\n' || c == '\r')) {
+            throw new ModelFormatException(manifest, "empty file; expected a TF.js weights manifest (a JSON array of groups)");
+        }
+        Object root;
+        try {
+            root = JsonTree.parse(text, MAX_MANIFEST);
+        } catch (JsonTree.JsonException e) {
+            throw new ModelFormatException(manifest, null, "not valid JSON: " + e.getMessage()
+                    + (e.line() == 0 ? "" : " (line " + e.line() + ", column " + e.column() + ")"), e);
+        }
+        if (root instanceof Map<?, ?> m && m.containsKey("weightsManifest")) root = m.get("weightsManifest");
+        if (!(root instanceof List<?> groups)) throw new ModelFormatException(manifest, "expected a JSON array of weight groups (or a model.json with \"weightsManifest\"), got " + kind(root));
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         Map<String, String> skipped = new LinkedHashMap<>();
-        for (int gi = 0; gi < root.size(); gi++) {
-            readGroup(manifest, gi, root.get(gi), shards, tensors, skipped);
+        for (int gi = 0; gi < groups.size(); gi++) {
+            readGroup(manifest, gi, groups.get(gi), shards, tensors, skipped);
         }
         return new WeightFile(manifest, "tfjs", tensors, skipped, null);
+    }
+
+    /**
+     * The manifest as text: strict UTF-8 (as JSON interchange requires and TF.js reads it), a leading
+     * byte order mark dropped; a malformed byte is an error naming its offset rather than a silent U+FFFD.
+     */
+    private static String utf8(Path manifest, byte[] bytes) throws ModelFormatException {
+        int start = bytes.length >= 3 && (bytes[0] & 0xff) == 0xEF && (bytes[1] & 0xff) == 0xBB && (bytes[2] & 0xff) == 0xBF ? 3 : 0;
+        CharsetDecoder dec = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes, start, bytes.length - start);
+        CharBuffer out = CharBuffer.allocate(bytes.length - start);
+        CoderResult r = dec.decode(in, out, true);
+        if (!r.isError()) r = dec.flush(out);
+        if (r.isError()) throw new ModelFormatException(manifest, "not valid JSON: invalid UTF-8 at byte " + in.position() + " (JSON text must be UTF-8)");
+        return out.flip().toString();
     }
 
     /** One manifest entry, checked: name, shape, how its bytes decode. */
@@ -127,13 +153,12 @@ public final class TfjsReader {
         boolean skipped() { return name().startsWith("SKIPPED"); }
     }
 
-    private static void readGroup(Path manifest, int gi, JsonNode group, ShardSource shards,
+    private static void readGroup(Path manifest, int gi, Object groupValue, ShardSource shards,
                                   Map<String, Tensor> tensors, Map<String, String> skipped) throws IOException {
         String where = "group " + gi;
-        if (!group.isObject()) throw new ModelFormatException(manifest, where + ": expected an object with \"paths\" and \"weights\", got " + kind(group));
-        JsonNode paths = group.get("paths"), weights = group.get("weights");
-        if (paths == null || !paths.isArray()) throw new ModelFormatException(manifest, where + ": missing or non-array \"paths\"");
-        if (weights == null || !weights.isArray()) throw new ModelFormatException(manifest, where + ": missing or non-array \"weights\"");
+        if (!(groupValue instanceof Map<?, ?> group)) throw new ModelFormatException(manifest, where + ": expected an object with \"paths\" and \"weights\", got " + kind(groupValue));
+        if (!(group.get("paths") instanceof List<?> paths)) throw new ModelFormatException(manifest, where + ": missing or non-array \"paths\"");
+        if (!(group.get("weights") instanceof List<?> weights)) throw new ModelFormatException(manifest, where + ": missing or non-array \"weights\"");
         List<Entry> entries = new ArrayList<>();
         long need = 0;
         for (int wi = 0; wi < weights.size(); wi++) {
@@ -150,9 +175,8 @@ public final class TfjsReader {
         List<byte[]> parts = new ArrayList<>();
         long total = 0;
         for (int pi = 0; pi < paths.size(); pi++) {
-            JsonNode p = paths.get(pi);
-            if (!p.isTextual() || p.asText().isEmpty()) throw new ModelFormatException(manifest, where + ": paths[" + pi + "] is not a non-empty string");
-            String path = checkedShardPath(manifest, where, p.asText());
+            if (!(paths.get(pi) instanceof String p) || p.isEmpty()) throw new ModelFormatException(manifest, where + ": paths[" + pi + "] is not a non-empty string");
+            String path = checkedShardPath(manifest, where, p);
             byte[] bytes = shards.read(path);
             names.add(path);
             parts.add(bytes);
@@ -216,27 +240,26 @@ public final class TfjsReader {
         return out;
     }
 
-    private static Entry entry(Path manifest, String where, JsonNode w) throws ModelFormatException {
-        if (!w.isObject()) throw new ModelFormatException(manifest, where + ": expected an object, got " + kind(w));
-        JsonNode nameNode = w.get("name");
-        if (nameNode == null || !nameNode.isTextual() || nameNode.asText().isEmpty()) throw new ModelFormatException(manifest, where + ": missing or non-string \"name\"");
-        String name = nameNode.asText();
-        JsonNode shape = w.get("shape");
-        if (shape == null || !shape.isArray()) throw new ModelFormatException(manifest, name, "missing or non-array \"shape\"");
+    private static Entry entry(Path manifest, String where, Object entryValue) throws ModelFormatException {
+        if (!(entryValue instanceof Map<?, ?> w)) throw new ModelFormatException(manifest, where + ": expected an object, got " + kind(entryValue));
+        if (!(w.get("name") instanceof String name) || name.isEmpty()) throw new ModelFormatException(manifest, where + ": missing or non-string \"name\"");
+        if (!(w.get("shape") instanceof List<?> shape)) throw new ModelFormatException(manifest, name, "missing or non-array \"shape\"");
         int[] dims = new int[shape.size()];
         long numel = 1;
         for (int i = 0; i < dims.length; i++) {
-            JsonNode d = shape.get(i);
-            if (!d.isIntegralNumber() || !d.canConvertToInt() || d.asInt() < 0) throw new ModelFormatException(manifest, name, "shape " + shape + ": dimension " + d + " is not an integer in 0.." + Integer.MAX_VALUE);
-            dims[i] = d.asInt();
+            // Only a JSON integer (no fraction or exponent: JsonTree gives those as BigDecimal, so 3.0
+            // is refused) within int range; JsonTree gives integers beyond long as BigInteger.
+            Object d = shape.get(i);
+            if (!(d instanceof Long v) || v < 0 || v > Integer.MAX_VALUE) {
+                throw new ModelFormatException(manifest, name, "shape " + json(shape) + ": dimension " + json(d) + " is not an integer in 0.." + Integer.MAX_VALUE);
+            }
+            dims[i] = v.intValue();
             numel = multiplyExact(manifest, name, numel, dims[i]);
         }
-        if (numel > Integer.MAX_VALUE) throw new ModelFormatException(manifest, name, "shape " + shape + " has " + numel + " elements, more than a tensor can hold");
-        JsonNode dtypeNode = w.get("dtype");
-        if (dtypeNode == null || !dtypeNode.isTextual()) throw new ModelFormatException(manifest, name, "missing or non-string \"dtype\"");
-        String dtype = dtypeNode.asText();
-        JsonNode q = w.get("quantization");
-        if (q == null || q.isNull()) {
+        if (numel > Integer.MAX_VALUE) throw new ModelFormatException(manifest, name, "shape " + json(shape) + " has " + numel + " elements, more than a tensor can hold");
+        if (!(w.get("dtype") instanceof String dtype)) throw new ModelFormatException(manifest, name, "missing or non-string \"dtype\"");
+        Object q = w.get("quantization");
+        if (q == null || q == JsonTree.NULL) {
             Encoding enc = switch (dtype) {
                 case "float32" -> Encoding.FLOAT32;
                 case "int32" -> Encoding.SKIPPED_INT32;
@@ -246,18 +269,16 @@ public final class TfjsReader {
             };
             return new Entry(name, dims, numel, enc, dtype, 0, 0);
         }
-        if (!q.isObject()) throw new ModelFormatException(manifest, name, "\"quantization\" is not an object");
-        JsonNode qd = q.get("dtype");
-        if (qd == null || !qd.isTextual()) throw new ModelFormatException(manifest, name, "quantization: missing or non-string \"dtype\"");
-        String qtype = qd.asText();
+        if (!(q instanceof Map<?, ?> quant)) throw new ModelFormatException(manifest, name, "\"quantization\" is not an object");
+        if (!(quant.get("dtype") instanceof String qtype)) throw new ModelFormatException(manifest, name, "quantization: missing or non-string \"dtype\"");
         boolean affine = qtype.equals("uint8") || qtype.equals("uint16");
         if (!affine && !qtype.equals("float16")) {
             throw new ModelFormatException(manifest, name, "unsupported quantization dtype \"" + qtype + "\" (supported: uint8, uint16, float16)");
         }
         double scale = 0, min = 0;
         if (affine) {
-            scale = finite(manifest, name, q, "scale", qtype);
-            min = finite(manifest, name, q, "min", qtype);
+            scale = finite(manifest, name, quant, "scale", qtype);
+            min = finite(manifest, name, quant, "min", qtype);
         }
         Encoding enc = switch (dtype) {
             case "float32" -> switch (qtype) {
@@ -275,12 +296,13 @@ public final class TfjsReader {
         return new Entry(name, dims, numel, enc, dtype, scale, min);
     }
 
-    private static double finite(Path manifest, String name, JsonNode q, String field, String qtype) throws ModelFormatException {
-        JsonNode v = q.get(field);
-        if (v == null || !v.isNumber() || !Double.isFinite(v.asDouble())) {
-            throw new ModelFormatException(manifest, name, qtype + " quantization needs a finite number \"" + field + "\", got " + (v == null ? "none" : v.toString()));
+    /** {@code q[field]} as a double: any JSON number (Long, BigInteger or BigDecimal) whose double value is finite. */
+    private static double finite(Path manifest, String name, Map<?, ?> q, String field, String qtype) throws ModelFormatException {
+        Object v = q.get(field);
+        if (!(v instanceof Number n) || !Double.isFinite(n.doubleValue())) {
+            throw new ModelFormatException(manifest, name, qtype + " quantization needs a finite number \"" + field + "\", got " + (v == null ? "none" : json(v)));
         }
-        return v.asDouble();
+        return n.doubleValue();
     }
 
     /** The shard path as given, refused when absolute or when it leaves the manifest's folder. */
@@ -322,15 +344,29 @@ public final class TfjsReader {
         }
     }
 
-    private static String kind(JsonNode n) {
-        return switch (n.getNodeType()) {
-            case ARRAY -> "an array";
-            case OBJECT -> "an object";
-            case STRING -> "a string";
-            case NUMBER -> "a number";
-            case BOOLEAN -> "a boolean";
-            case NULL -> "null";
-            default -> n.getNodeType().toString().toLowerCase(java.util.Locale.ROOT);
-        };
+    /** What kind of JSON value {@code v} (a {@link JsonTree} value) is, for error messages. */
+    private static String kind(Object v) {
+        if (v instanceof List<?>) return "an array";
+        if (v instanceof Map<?, ?>) return "an object";
+        if (v instanceof String) return "a string";
+        if (v instanceof Number) return "a number";
+        if (v instanceof Boolean) return "a boolean";
+        return "null";
+    }
+
+    /** {@code v} (a {@link JsonTree} value) written back as compact JSON, for error messages: {@code [2,-1]}, {@code "x"}. */
+    private static String json(Object v) {
+        if (v instanceof String s) return '"' + new String(JsonStringEncoder.getInstance().quoteAsString(s)) + '"';
+        if (v instanceof List<?> l) {
+            StringJoiner j = new StringJoiner(",", "[", "]");
+            for (Object e : l) j.add(json(e));
+            return j.toString();
+        }
+        if (v instanceof Map<?, ?> m) {
+            StringJoiner j = new StringJoiner(",", "{", "}");
+            for (Map.Entry<?, ?> e : m.entrySet()) j.add(json(e.getKey()) + ":" + json(e.getValue()));
+            return j.toString();
+        }
+        return String.valueOf(v); // Long, BigInteger, BigDecimal (as written: 3.0, 1E+2), Boolean, JsonTree.NULL ("null")
     }
 }

@@ -49,6 +49,7 @@ final class FuzzSeeds {
         }
         out.put("UnpicklerFuzzTestInputs/unpickler", pickles);
         out.put("OnnxFuzzTestInputs/onnx", new LinkedHashMap<>(Map.of("seed-tiny.onnx", onnx())));
+        out.put("TfjsFuzzTestInputs/tfjs", tfjs());
         regressions().forEach((target, inputs) -> out.get(target).putAll(inputs));
         return out;
     }
@@ -132,6 +133,37 @@ final class FuzzSeeds {
         byte[] d = new byte[size * n];
         for (int i = 0; i < d.length; i++) d[i] = (byte) (i % size == size - 1 ? 0x3c : i * 7);
         return d;
+    }
+
+    // ---- TF.js ----------------------------------------------------------------------------------
+
+    /** Inputs of {@link TfjsFuzzTest}: manifest, a 0 byte, shard bytes (first half a.bin, the rest b.bin). */
+    static Map<String, byte[]> tfjs() {
+        Map<String, byte[]> m = new LinkedHashMap<>();
+        // one group over both shards: float32 [2,2] then uint8 [3], the split falling inside the uint8 tensor
+        m.put("seed-two-shards.bin", tfjs("[{\"paths\":[\"a.bin\",\"b.bin\"],\"weights\":["
+                + "{\"name\":\"w\",\"shape\":[2,2],\"dtype\":\"float32\"},"
+                + "{\"name\":\"q8\",\"shape\":[3],\"dtype\":\"float32\",\"quantization\":{\"dtype\":\"uint8\",\"scale\":0.5,\"min\":-1.25}}]}]", le(4, 4), new byte[] {0, (byte) 255, 10}));
+        // a model.json with two groups of one shard each: uint16, float16, skipped int32, a scalar; uint8-quantized int32, float32
+        m.put("seed-model-json.bin", tfjs("{\"format\":\"layers-model\",\"weightsManifest\":["
+                + "{\"paths\":[\"a.bin\"],\"weights\":["
+                + "{\"name\":\"q16\",\"shape\":[2],\"dtype\":\"float32\",\"quantization\":{\"dtype\":\"uint16\",\"scale\":0.001,\"min\":2}},"
+                + "{\"name\":\"h\",\"shape\":[1,2],\"dtype\":\"float32\",\"quantization\":{\"dtype\":\"float16\"}},"
+                + "{\"name\":\"steps\",\"shape\":[1],\"dtype\":\"int32\"},"
+                + "{\"name\":\"s\",\"shape\":[],\"dtype\":\"float32\",\"quantization\":null}]},"
+                + "{\"paths\":[\"b.bin\"],\"weights\":["
+                + "{\"name\":\"ids\",\"shape\":[4],\"dtype\":\"int32\",\"quantization\":{\"dtype\":\"uint8\",\"scale\":1,\"min\":0}},"
+                + "{\"name\":\"f\",\"shape\":[3,1],\"dtype\":\"float32\"}]}]}", le(2, 4), le(4, 2), le(1, 4), le(4, 3)));
+        return m;
+    }
+
+    /** A {@link TfjsFuzzTest} input: the manifest, a 0 byte, then the parts back to back. */
+    static byte[] tfjs(String manifest, byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.writeBytes(manifest.getBytes(StandardCharsets.UTF_8));
+        out.write(0);
+        for (byte[] p : parts) out.writeBytes(p);
+        return out.toByteArray();
     }
 
     // ---- safetensors --------------------------------------------------------------------------

@@ -84,6 +84,17 @@ class FuzzSeedsTest {
     }
 
     @Test
+    void tfjsSeedsLoadEveryTensor() throws IOException {
+        Map<String, Integer> expected = Map.of("seed-two-shards.bin", 2, "seed-model-json.bin", 4);
+        assertEquals(expected.keySet(), FuzzSeeds.tfjs().keySet());
+        for (Map.Entry<String, byte[]> s : FuzzSeeds.tfjs().entrySet()) {
+            try (WeightFile w = TfjsFuzzTest.read(s.getValue())) {
+                assertEquals(expected.get(s.getKey()), w.tensors().size(), s.getKey());
+            }
+        }
+    }
+
+    @Test
     void onnxSeedLoadsAsADeepFeverModel() throws IOException {
         Path p = tmp.resolve("seed.onnx");
         Files.write(p, FuzzSeeds.onnx());

@@ -126,6 +126,75 @@ class TfjsReaderTest {
         assertContains(fails("", shard).getMessage(), "empty file");
     }
 
+    private static String one(String shape, String quantization) {
+        return "[{\"paths\": [\"w.bin\"], \"weights\": [{\"name\": \"a\", \"shape\": " + shape + ", \"dtype\": \"float32\""
+                + (quantization == null ? "" : ", \"quantization\": " + quantization) + "}]}]";
+    }
+
+    @Test
+    void dimensionsMustBeJsonIntegersInIntRange() throws IOException {
+        Map<String, byte[]> shard = Map.of("w.bin", leFloats(1, 2, 3));
+        // 3.0 and 3e0 are numbers equal to 3 but not JSON integers: refused, as they were under databind's isIntegralNumber()
+        for (String d : new String[] {"3.0", "3e0", "2147483648", "99999999999999999999999", "\"3\"", "null", "true", "[3]"}) {
+            ModelFormatException e = fails(one("[1, " + d + "]", null), shard);
+            assertContains(e.getMessage(), "tensor 'a'", "shape [1,", "dimension ", "is not an integer in 0..2147483647");
+            assertEquals("a", e.tensor());
+        }
+        assertContains(fails(one("[3.0]", null), shard).getMessage(), "shape [3.0]: dimension 3.0 is not");
+        assertContains(fails(one("[\"x\\\"y\"]", null), shard).getMessage(), "shape [\"x\\\"y\"]: dimension \"x\\\"y\" is not");
+        assertContains(fails(one("[65536, 65536]", null), shard).getMessage(), "shape [65536,65536] has 4294967296 elements");
+        // the largest int and zero are dimensions (the shard size check fails afterwards, naming the bytes)
+        assertContains(fails(one("[2147483647, 0]", null), shard).getMessage(), "12 bytes left over");
+        try (WeightFile w = TfjsReader.read(write(one("[3, 1]", null), shard))) {
+            assertArrayEquals(new int[] {3, 1}, w.tensor("a").shape().dims());
+        }
+    }
+
+    @Test
+    void scaleAndMinAreAnyFiniteNumber() throws IOException {
+        Map<String, byte[]> shard = Map.of("w.bin", new byte[] {0, 2});
+        // an integer beyond long and an exponent form are numbers like any other
+        try (WeightFile w = TfjsReader.read(write(one("[2]", "{\"dtype\": \"uint8\", \"scale\": 25e-1, \"min\": -100000000000000000000}"), shard))) {
+            assertArrayEquals(new float[] {-1e20f, (float) (2 * 2.5 - 1e20)}, w.tensor("a").toFloatArray());
+        }
+        for (String bad : new String[] {"1e400", "-1e309", "\"1\"", "null", "{\"v\": 1}"}) {
+            ModelFormatException e = fails(one("[2]", "{\"dtype\": \"uint8\", \"scale\": " + bad + ", \"min\": 0}"), shard);
+            assertContains(e.getMessage(), "tensor 'a'", "uint8 quantization needs a finite number \"scale\", got ");
+        }
+        assertContains(fails(one("[2]", "{\"dtype\": \"uint8\", \"scale\": 1, \"min\": {\"v\": [1, \"x\"]}}"), shard).getMessage(),
+                "finite number \"min\", got {\"v\":[1,\"x\"]}");
+        assertContains(fails(one("[2]", "{\"dtype\": \"uint8\", \"scale\": 1}"), shard).getMessage(), "finite number \"min\", got none");
+    }
+
+    @Test
+    void jsonErrorsSayWhereAndStayStrict() throws IOException {
+        Map<String, byte[]> shard = Map.of("w.bin", leFloats(1));
+        String ok = one("[1]", null);
+        // duplicate keys deeper down are refused too, with the line and column of a multi-line manifest
+        String dup = "[{\"paths\": [\"w.bin\"],\n  \"weights\": [{\"name\": \"a\", \"shape\": [1], \"dtype\": \"float32\", \"dtype\": \"float16\"}]}]";
+        assertContains(fails(dup, shard).getMessage(), "not valid JSON: duplicate key \"dtype\"", "(line 2, column ");
+        assertContains(fails(ok + " []", shard).getMessage(), "not valid JSON: unexpected trailing content");
+        assertContains(fails("[1, 2", shard).getMessage(), "not valid JSON: ", "(line 1, column ");
+        assertContains(fails("\n \t\r\n", shard).getMessage(), "empty file");
+        assertContains(fails("[".repeat(100) + "]".repeat(100), shard).getMessage(), "not valid JSON", "nesting depth");
+        assertContains(fails("{\"weightsManifest\": null}", shard).getMessage(), "expected a JSON array of weight groups", "got null");
+        assertContains(fails("[7]", shard).getMessage(), "group 0: expected an object with \"paths\" and \"weights\", got a number");
+        assertContains(fails("[{\"paths\": [\"w.bin\"], \"weights\": [\"a\"]}]", shard).getMessage(), "group 0, weight 0: expected an object, got a string");
+        assertContains(fails("[{\"paths\": [3], \"weights\": []}]", shard).getMessage(), "group 0: paths[0] is not a non-empty string");
+        // bytes that are not UTF-8, named by offset
+        Path bad = write(ok, shard);
+        byte[] bytes = Files.readAllBytes(bad);
+        bytes[5] = (byte) 0xC3;
+        bytes[6] = (byte) 0x28;
+        Files.write(bad, bytes);
+        assertContains(assertThrows(ModelFormatException.class, () -> TfjsReader.read(bad)).getMessage(), "m-weights_manifest.json: ", "invalid UTF-8 at byte 5");
+        // a UTF-8 byte order mark is allowed (as before), and non-ASCII names come through
+        byte[] bom = concat(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF}, ok.replace("\"a\"", "\"ä/w\"").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        try (WeightFile w = TfjsReader.read(Path.of("bom.json"), bom, p -> leFloats(1))) {
+            assertEquals(List.of("ä/w"), List.copyOf(w.tensors().keySet()));
+        }
+    }
+
     @Test
     void missingShardIsNamed() throws IOException {
         Path m = write("[{\"paths\": [\"gone.bin\"], \"weights\": [{\"name\": \"a\", \"shape\": [1], \"dtype\": \"float32\"}]}]", Map.of());

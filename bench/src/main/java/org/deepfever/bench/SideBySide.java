@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -47,7 +48,7 @@ import org.deepfever.io.Npy;
 public final class SideBySide {
     private static final PrintStream out = System.out;
     private static final double TARGET_SECONDS = 15;
-    private static final double WARMUP_SECONDS = 3;
+    private static final double WARMUP_SECONDS = 3, MAX_WARMUP_SECONDS = 30;
     private static final int MIN_RUNS = 5, MAX_RUNS = 2000, MAX_WARMUP = 200;
 
     private SideBySide() {}
@@ -277,23 +278,38 @@ public final class SideBySide {
     }
 
     /** Warms the runners up, checks their outputs, then measures them interleaved; returns the medians (ms per batch). */
+    /** Whether the last three warm-up rounds lie within 10% of each other. */
+    static boolean settled(List<Double> rounds) {
+        if (rounds.size() < 3) return false;
+        List<Double> last = rounds.subList(rounds.size() - 3, rounds.size());
+        double lo = Collections.min(last), hi = Collections.max(last);
+        return hi <= 1.1 * lo;
+    }
+
     static double[] measure(Args args, int batch, int threads, List<Runner> runners, double gflopPerFace, double peakGflops,
                             Tensor fixtureFeatures) throws Exception {
         int n = runners.size();
         out.printf("%n--- batch=%d threads=%d ---%n", batch, threads);
 
-        // Warm-up, interleaved too; its last timings size the measurement.
+        // Warm-up, interleaved too, until the JIT has settled: at least ~3 s and 3 rounds, and (up to
+        // MAX_WARMUP_SECONDS) until the last three rounds are within 10% of each other; the first
+        // configuration of a run otherwise measured half-compiled code. Its last rounds size the measurement.
         double[] lastMs = new double[n];
+        List<Double> rounds = new ArrayList<>();
         int warm = 0;
         long warmStart = System.nanoTime();
         while (args.warmup() != null ? warm < args.warmup()
-                : warm < 3 || (ms(warmStart) < WARMUP_SECONDS * 1e3 && warm < MAX_WARMUP)) {
+                : warm < 3 || (warm < MAX_WARMUP && (ms(warmStart) < WARMUP_SECONDS * 1e3
+                        || (!settled(rounds) && ms(warmStart) < MAX_WARMUP_SECONDS * 1e3)))) {
+            double round = 0;
             for (int k = 0; k < n; k++) {
                 Runner r = runners.get((warm + k) % n);
                 long t = System.nanoTime();
                 r.run(false);
                 lastMs[(warm + k) % n] = ms(t);
+                round += lastMs[(warm + k) % n];
             }
+            rounds.add(round);
             warm++;
         }
         out.printf("warm-up: %d runs each, %.1f s%n", warm, ms(warmStart) / 1e3);

@@ -297,6 +297,11 @@ public final class FaceDetector {
      * nearest; outside the source the edge row or column is repeated.
      */
     static byte[] resizeLinearExact(byte[] src, int sw, int sh, int dw, int dh) {
+        return resizeLinearExact(src, sw, sh, dw, dh, VectorSupport.AVAILABLE);
+    }
+
+    /** {@link #resizeLinearExact(byte[], int, int, int, int)}, its vertical pass on {@link VectorResize} or not. */
+    static byte[] resizeLinearExact(byte[] src, int sw, int sh, int dw, int dh, boolean vector) {
         Axis ax = new Axis(1.0 / ((double) dw / sw), sw, dw);
         Axis ay = new Axis(1.0 / ((double) dh / sh), sh, dh);
         byte[] dst = new byte[dw * dh];
@@ -332,7 +337,8 @@ public final class FaceDetector {
                 lineBIdx = sy1;
             }
             int c0 = ay.c0[dy], c1 = ay.c1[dy];
-            for (int x = 0; x < dw; x++) {
+            int x = vector ? VectorResize.vertical(lineA, lineB, c0, c1, dst, o, dw) : 0;
+            for (; x < dw; x++) {
                 int v = (lineA[x] * c0 + lineB[x] * c1 + (1 << 15)) >>> 16;
                 dst[o + x] = (byte) Math.min(v, 255);
             }

@@ -22,7 +22,8 @@ import org.deepfever.kernels.simd.KernelConfig;
  */
 final class VectorStumps {
 
-    private static final VectorSpecies<Integer> INTS =
+    /** The kernels' width: 512 or 256 bits. */
+    static final VectorSpecies<Integer> INTS =
             KernelConfig.current().bits() == 512 ? IntVector.SPECIES_512 : IntVector.SPECIES_256;
     /** As many floats as {@link #INTS} has ints: a stage's sums, one per window. */
     private static final VectorSpecies<Float> FLOATS = INTS.length() == 16 ? FloatVector.SPECIES_512 : FloatVector.SPECIES_256;

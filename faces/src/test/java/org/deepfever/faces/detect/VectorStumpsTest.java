@@ -95,6 +95,36 @@ class VectorStumpsTest {
         compareEveryWindow(ramp, 80, 50);
     }
 
+    /** The pyramid's resize with its vertical pass on vectors and without: the same bytes, at widths around the vector length. */
+    @Test
+    void resizeMatchesTheScalarPass() throws IOException {
+        assumeTrue(VectorSupport.AVAILABLE, "the Vector API (--add-modules jdk.incubator.vector, 256 or 512 bits)");
+        RgbImage messi = TestData.resourceImage("/images/messi5.jpg");
+        Random r = new Random(9);
+        int lanes = VectorStumps.LANES;
+        List<byte[]> images = new ArrayList<>();
+        List<int[]> sizes = new ArrayList<>();
+        images.add(messi.toGray());
+        sizes.add(new int[] {messi.width(), messi.height()});
+        for (int[] wh : new int[][] {{lanes - 1, 5}, {lanes + 1, 7}, {2 * lanes + 3, 40}, {97, 61}}) {
+            byte[] g = new byte[wh[0] * wh[1]];
+            r.nextBytes(g);
+            images.add(g);
+            sizes.add(wh);
+        }
+        for (int i = 0; i < images.size(); i++) {
+            int sw = sizes.get(i)[0], sh = sizes.get(i)[1];
+            for (double f = 1; sw / f >= 1 && sh / f >= 1; f *= 1.1) {
+                int dw = (int) Math.rint(sw / f), dh = (int) Math.rint(sh / f);
+                byte[] want = FaceDetector.resizeLinearExact(images.get(i), sw, sh, dw, dh, false);
+                byte[] got = FaceDetector.resizeLinearExact(images.get(i), sw, sh, dw, dh, true);
+                for (int k = 0; k < want.length; k++) {
+                    if (got[k] != want[k]) fail(sw + "x" + sh + " -> " + dw + "x" + dh + ": pixel " + k + ": " + got[k] + ", scalar " + want[k]);
+                }
+            }
+        }
+    }
+
     /**
      * A library user's JVM without the incubator module: the detector takes its scalar path (no
      * NoClassDefFoundError) and finds the same windows.

@@ -34,10 +34,10 @@ import org.deepfever.faces.image.RgbImage;
  *                      [--python PYTHON3] [--script opencv_detect.py]
  * </pre>
  *
- * Defaults: faces' test photos messi5.jpg, astronaut.png, chelsea.png; 3 rounds of 40 detections per
- * image after 20 warm-up detections; {@code python3}; {@code bench/src/main/python/opencv_detect.py}
- * (both relative to the repository root). Scale 1.1, 5 neighbours, minimum size 30
- * ({@link FaceDetector.Options#DEFAULT}).
+ * Defaults: faces' test photos messi5.jpg, astronaut.png, chelsea.png; 5 rounds of 40 detections per
+ * image after 20 warm-up detections; the first of {@code python3} (PATH) and {@code /usr/bin/python3}
+ * that imports cv2; {@code bench/src/main/python/opencv_detect.py} (paths relative to the repository
+ * root). Scale 1.1, 5 neighbours, minimum size 30 ({@link FaceDetector.Options#DEFAULT}).
  *
  * <p>The measure is each detection's thread CPU time (Java: {@link ThreadMXBean}; Python:
  * {@code time.thread_time_ns}), median per image and round; the result is the median of the rounds'
@@ -46,11 +46,10 @@ import org.deepfever.faces.image.RgbImage;
  * a one-thread {@link ForkJoinPool}: every level runs on that thread (checked: the pool never grows).
  *
  * <p>Prints a {@code RESULT image=... java_ms=X opencv_ms=Y ratio=X/Y} line per image; exits with
- * status 2 on a usage error, 1 when the two detectors' boxes differ or OpenCV's side fails.
+ * status 2 on a usage error, 1 when the two detectors' boxes differ, an image cannot be read or
+ * OpenCV's side fails.
  */
 public final class DetectBench {
-    private static final PrintStream out = System.out;
-
     private DetectBench() {}
 
     /** Command-line settings. */
@@ -60,7 +59,7 @@ public final class DetectBench {
      * Runs the comparison.
      *
      * @param argv the options above
-     * @throws Exception when an image cannot be read or OpenCV's side cannot be started
+     * @throws Exception when the Java side's detection fails (an I/O failure is reported and exits with 1)
      */
     public static void main(String[] argv) throws Exception {
         Args a;
@@ -71,14 +70,19 @@ public final class DetectBench {
             System.exit(2);
             return;
         }
-        System.exit(run(a));
+        try {
+            System.exit(run(a, System.out));
+        } catch (IOException e) {
+            System.err.println("detect bench: " + e.getMessage());
+            System.exit(1);
+        }
     }
 
     static Args parse(String[] argv) {
         Path res = Path.of("faces/src/test/resources/images");
         List<Path> images = List.of(res.resolve("messi5.jpg"), res.resolve("astronaut.png"), res.resolve("chelsea.png"));
-        int rounds = 3, reps = 40, warmup = 20;
-        String python = "python3";
+        int rounds = 5, reps = 40, warmup = 20;
+        String python = null;
         Path script = Path.of("bench/src/main/python/opencv_detect.py");
         for (int i = 0; i < argv.length; i++) {
             String opt = argv[i];
@@ -102,7 +106,34 @@ public final class DetectBench {
         if (!Files.isRegularFile(script)) {
             throw new IllegalArgumentException("no OpenCV script " + script.toAbsolutePath() + " (run from the repository root or pass --script)");
         }
+        if (python == null) {
+            python = findPython();
+            if (python == null) {
+                throw new IllegalArgumentException("no python3 with OpenCV found (" + String.join(", ", PYTHONS)
+                        + "): install Debian's python3-opencv, or pass --python");
+            }
+        }
         return new Args(images, rounds, reps, warmup, python, script);
+    }
+
+    /** Where {@link #findPython} looks: the one on the PATH, then the system's (Debian's packages are there). */
+    static final List<String> PYTHONS = List.of("python3", "/usr/bin/python3");
+
+    /** The first of {@link #PYTHONS} that imports cv2, or null. */
+    static String findPython() {
+        for (String p : PYTHONS) {
+            try {
+                Process pr = new ProcessBuilder(p, "-c", "import cv2").redirectErrorStream(true)
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                if (pr.waitFor() == 0) return p;
+            } catch (IOException e) {
+                // not there: try the next
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+        return null;
     }
 
     private static int positive(String opt, String v) {
@@ -115,7 +146,13 @@ public final class DetectBench {
         throw new IllegalArgumentException(opt + " needs a positive integer, not " + v);
     }
 
-    static int run(Args a) throws IOException, InterruptedException, ExecutionException {
+    /**
+     * Runs the comparison described by {@code a}, printing to {@code out}.
+     *
+     * @return 0, or 1 when the boxes differ or the Java side did not stay on one thread
+     * @throws IOException when an image cannot be read or OpenCV's side fails or says something unexpected
+     */
+    static int run(Args a, PrintStream out) throws IOException, InterruptedException, ExecutionException {
         FaceDetector detector = FaceDetector.frontalFace();
         FaceDetector.Options o = detector.options();
         int n = a.images().size();
@@ -147,11 +184,10 @@ public final class DetectBench {
                 PrintWriter pout = new PrintWriter(py.getOutputStream(), true, StandardCharsets.UTF_8)) {
             String ready = pin.readLine();
             if (ready == null || !ready.startsWith("READY")) {
-                System.err.println("detect bench: OpenCV side did not start (" + ready + ")");
-                return 1;
+                throw new IOException("OpenCV side did not start (" + ready + "): " + String.join(" ", cmd));
             }
             out.println("opencv side: " + ready.substring(6));
-            int status = compareBoxes(detector, grays, ws, hs, pin, pout, pool);
+            int status = compareBoxes(detector, grays, ws, hs, pin, pout, pool, out);
 
             // warm-up: both sides, untimed (the first rounds' compilations and caches)
             timeJava(detector, grays, ws, hs, a.warmup(), pool);
@@ -190,7 +226,7 @@ public final class DetectBench {
 
     /** Both detectors' boxes on every image; 0 when they agree, else 1 (and the differences printed). */
     private static int compareBoxes(FaceDetector d, byte[][] grays, int[] ws, int[] hs, BufferedReader pin, PrintWriter pout,
-            ForkJoinPool pool) throws IOException, InterruptedException, ExecutionException {
+            ForkJoinPool pool, PrintStream out) throws IOException, InterruptedException, ExecutionException {
         pout.println("boxes");
         int status = 0;
         for (int i = 0; i < grays.length; i++) {

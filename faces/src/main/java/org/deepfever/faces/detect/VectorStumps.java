@@ -13,7 +13,7 @@ import org.deepfever.kernels.simd.KernelConfig;
  * LBP code is built with lane-wise compares, its subset word picked by a lane permute. The lanes of a
  * chunk go through the stages together until none is left in the running. The same integer sums and
  * the same float additions in the same order as {@link StumpCascade#evaluate}, so the same answers
- * (StumpCascadeTest compares them on every window of photos, noise and awkward widths).
+ * (VectorStumpsTest compares them on every window of photos, noise and awkward widths).
  *
  * <p>Used only where {@link VectorSupport#AVAILABLE}: the incubator module is there and the vectors
  * hold at least 8 ints (a subset's 8 words must fit one vector for the permute); its width is the

@@ -22,9 +22,13 @@ import org.deepfever.faces.image.RgbImage;
  * </ol>
  *
  * <p>A cascade of stumps (the bundled one) runs on {@link StumpCascade}, its stumps laid out per
- * level in the order they are read; the levels of a large image are searched in parallel on the
- * common fork-join pool and their windows joined in level order, so the result is the one-thread
- * tree walk's ({@code candidatesReference}), window for window.
+ * level in the order they are read, and where the Vector API is there ({@link VectorSupport}) on
+ * {@link VectorStumps}, a row of adjacent windows per vector; a level searched with step 2 then
+ * keeps its integral image's even columns before its odd ones ({@link #integralSplit}), so that the
+ * windows searched lie side by side. The levels of a large image are searched in parallel on the
+ * fork-join pool the call runs in (the common one, from an ordinary thread) and their windows joined
+ * in level order, so the result is the one-thread tree walk's ({@code candidatesReference}), window
+ * for window.
  *
  * <p>Checked against OpenCV 4.6's own {@code detectMultiScale} (Debian's python3-opencv): the same
  * raw windows and the same grouped boxes, rectangle for rectangle, on the test photos at scales 1.1
@@ -200,16 +204,33 @@ public final class FaceDetector {
         }
         byte[] scaled = sw == width && sh == height ? gray : resizeLinearExact(gray, width, height, sw, sh);
         int stride = sw + 1;
-        int[] sum = integral(scaled, sw, sh);
-        StumpCascade stumps = fast && stumpsOnly ? cascade.stumps(stride) : null;
-        int[] ofs = stumps == null ? cascade.offsets(stride) : null;
         int ystep = sc >= 2 ? 1 : 2;
+        boolean vector = fast && stumpsOnly && VectorSupport.AVAILABLE;
+        // with step 2 the vector lanes take every other column: the integral image holds its even
+        // columns first, its odd ones from index split on, so that those windows lie side by side
+        int split = vector && ystep == 2 ? (stride + 1) / 2 : 0;
+        StumpCascade stumps = fast && stumpsOnly ? cascade.stumps(stride, split) : null;
+        VectorStumps vec = vector ? new VectorStumps(stumps) : null;
+        int pad = vector ? VectorStumps.LANES : 0;
+        int[] sum = split > 0 ? integralSplit(scaled, sw, sh, pad) : integral(scaled, sw, sh, pad);
+        int[] ofs = stumps == null ? cascade.offsets(stride) : null;
         int workW = Math.max(stride - ww, 0), workH = Math.max(sh + 1 - wh, 0);
+        // windows per row in the integral image's layout, and the shift from a column to its index
+        int rowWindows = split > 0 ? (workW + 1) / 2 : workW, shift = split > 0 ? 1 : 0;
+        int[] results = vector ? new int[(rowWindows + VectorStumps.LANES - 1) / VectorStumps.LANES * VectorStumps.LANES] : null;
         int winW = (int) Math.rint(ww * sc), winH = (int) Math.rint(wh * sc);
         for (int y = 0; y < workH; y += ystep) {
             int row = y * stride;
+            if (vector) {
+                vec.evaluate(sum, row, rowWindows, results);
+            }
             for (int x = 0; x < workW; x += ystep) {
-                int result = stumps != null ? stumps.evaluate(sum, row + x) : cascade.evaluate(sum, row + x, ofs);
+                int result;
+                if (vector) {
+                    result = results[x >> shift];
+                } else {
+                    result = stumps != null ? stumps.evaluate(sum, row + x) : cascade.evaluate(sum, row + x, ofs);
+                }
                 if (result > 0) {
                     out.add(new int[] {(int) Math.rint(x * sc), (int) Math.rint(y * sc), winW, winH});
                 }
@@ -224,14 +245,45 @@ public final class FaceDetector {
 
     /** Integral image, (w + 1) x (h + 1) ints, first row and column zero. */
     static int[] integral(byte[] img, int w, int h) {
+        return integral(img, w, h, 0);
+    }
+
+    /** {@link #integral(byte[], int, int)} followed by {@code pad} zeros (room for vector loads past the end). */
+    static int[] integral(byte[] img, int w, int h, int pad) {
         int stride = w + 1;
-        int[] s = new int[stride * (h + 1)];
+        int[] s = new int[stride * (h + 1) + pad];
         for (int y = 0; y < h; y++) {
             int rowSum = 0;
             int src = y * w, dst = (y + 1) * stride + 1, up = y * stride + 1;
             for (int x = 0; x < w; x++) {
                 rowSum += img[src + x] & 0xFF;
                 s[dst + x] = s[up + x] + rowSum;
+            }
+        }
+        return s;
+    }
+
+    /**
+     * {@link #integral(byte[], int, int, int)} with each row's columns reordered: the even ones
+     * (0, 2, 4, ...) first, then the odd ones from index {@code (w + 2) / 2} on (the layout of
+     * {@link LbpCascade#offsets(int, int)}); rows are {@code w + 1} ints long as before.
+     */
+    static int[] integralSplit(byte[] img, int w, int h, int pad) {
+        int stride = w + 1, split = (stride + 1) / 2;
+        int[] s = new int[stride * (h + 1) + pad];
+        for (int y = 0; y < h; y++) {
+            int rowSum = 0;
+            int src = y * w, dst = (y + 1) * stride, up = y * stride;
+            // column c (1..w) of the plain layout: index c / 2 when c is even, split + c / 2 when odd
+            for (int c = 1; c < w; c += 2) {
+                rowSum += img[src + c - 1] & 0xFF;
+                s[dst + split + c / 2] = s[up + split + c / 2] + rowSum;
+                rowSum += img[src + c] & 0xFF;
+                s[dst + (c + 1) / 2] = s[up + (c + 1) / 2] + rowSum;
+            }
+            if ((w & 1) == 1) {
+                rowSum += img[src + w - 1] & 0xFF;
+                s[dst + split + w / 2] = s[up + split + w / 2] + rowSum;
             }
         }
         return s;
@@ -245,6 +297,11 @@ public final class FaceDetector {
      * nearest; outside the source the edge row or column is repeated.
      */
     static byte[] resizeLinearExact(byte[] src, int sw, int sh, int dw, int dh) {
+        return resizeLinearExact(src, sw, sh, dw, dh, VectorSupport.AVAILABLE);
+    }
+
+    /** {@link #resizeLinearExact(byte[], int, int, int, int)}, its vertical pass on {@link VectorResize} or not. */
+    static byte[] resizeLinearExact(byte[] src, int sw, int sh, int dw, int dh, boolean vector) {
         Axis ax = new Axis(1.0 / ((double) dw / sw), sw, dw);
         Axis ay = new Axis(1.0 / ((double) dh / sh), sh, dh);
         byte[] dst = new byte[dw * dh];
@@ -280,7 +337,8 @@ public final class FaceDetector {
                 lineBIdx = sy1;
             }
             int c0 = ay.c0[dy], c1 = ay.c1[dy];
-            for (int x = 0; x < dw; x++) {
+            int x = vector ? VectorResize.vertical(lineA, lineB, c0, c1, dst, o, dw) : 0;
+            for (; x < dw; x++) {
                 int v = (lineA[x] * c0 + lineB[x] * c1 + (1 << 15)) >>> 16;
                 dst[o + x] = (byte) Math.min(v, 255);
             }

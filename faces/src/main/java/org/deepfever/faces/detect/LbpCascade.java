@@ -285,13 +285,26 @@ public final class LbpCascade {
      * {@code LBPEvaluator::OptFeature::setOffsets}).
      */
     int[] offsets(int stride) {
+        return offsets(stride, 0);
+    }
+
+    /**
+     * {@link #offsets(int)} for an integral image whose rows hold their even columns first and
+     * their odd columns from index {@code split} on ({@code split} 0: the plain layout), as
+     * {@code FaceDetector.integralSplit} lays it out for a search with step 2: the window at even
+     * column {@code 2i} then starts at index {@code i} of its row, and its corner {@code dx} columns
+     * right lies {@code dx / 2} further when {@code dx} is even, {@code split + dx / 2} when odd.
+     */
+    int[] offsets(int stride, int split) {
         int n = featureCount();
         int[] ofs = new int[n * 16];
         for (int f = 0; f < n; f++) {
             int x = features[f * 4], y = features[f * 4 + 1], w = features[f * 4 + 2], h = features[f * 4 + 3];
             for (int r = 0; r < 4; r++) {
                 for (int c = 0; c < 4; c++) {
-                    ofs[f * 16 + r * 4 + c] = (y + r * h) * stride + x + c * w;
+                    int dx = x + c * w;
+                    int col = split == 0 ? dx : (dx & 1) == 0 ? dx / 2 : split + dx / 2;
+                    ofs[f * 16 + r * 4 + c] = (y + r * h) * stride + col;
                 }
             }
         }
@@ -316,10 +329,20 @@ public final class LbpCascade {
      * @throws IllegalStateException if some tree has more than one node
      */
     StumpCascade stumps(int stride) {
+        return stumps(stride, 0);
+    }
+
+    /**
+     * {@link #stumps(int)} for the even-then-odd column layout of {@link #offsets(int, int)}
+     * ({@code split} 0: the plain layout).
+     *
+     * @throws IllegalStateException if some tree has more than one node
+     */
+    StumpCascade stumps(int stride, int split) {
         if (!allStumps()) {
             throw new IllegalStateException("not a cascade of stumps");
         }
-        int[] ofs = offsets(stride);
+        int[] ofs = offsets(stride, split);
         int n = treeNode.length;
         int[] table = new int[n * StumpCascade.STRIDE];
         float[] lv = new float[2 * n];

@@ -14,12 +14,12 @@ final class StumpCascade {
     /** Ints per stump in {@link #table}: 16 corner offsets, then 8 subset words. */
     static final int STRIDE = 24;
 
-    private final int[] table;
+    final int[] table;
     /** Per stump: the leaf taken when its code is in the subset, then the other. */
-    private final float[] leaves;
+    final float[] leaves;
     /** Per stage: the index of the stump after its last. */
-    private final int[] stageEnd;
-    private final float[] stageThreshold;
+    final int[] stageEnd;
+    final float[] stageThreshold;
 
     StumpCascade(int[] table, float[] leaves, int[] stageEnd, float[] stageThreshold) {
         this.table = table;

@@ -20,8 +20,10 @@ import jdk.incubator.vector.FloatVector;
  *
  * <p>The fixed rules of the conv plan (lane-use thresholds of the panel widths, the 5- against
  * 6-pixel tile rule) are not knobs: they are constants of {@code ConvPlan}, each with its measurement.
- * The CPU's 512-bit FMA width ({@link CpuInfo#fma512()}) decides nothing yet; it is printed beside
- * the plan so that a measurement on another machine kind can be read against it.
+ * The CPU's 512-bit FMA width ({@link CpuInfo#fma512()}) decides nothing: on Zen 5 (full width)
+ * every knob moved to either side of its Zen 4 default was no faster (docs/performance-history.md,
+ * "KernelConfig on Zen 5"). It is printed beside the plan so that a measurement on another machine
+ * kind can be read against it.
  *
  * @param target               what this config is for, in words ("this JVM", "AVX-512", "AVX2")
  * @param bits                 vector width in bits: 512, 256 or 128; 0 for the scalar path (one lane).

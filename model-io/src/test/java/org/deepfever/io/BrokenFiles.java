@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Random;
@@ -39,6 +40,15 @@ public final class BrokenFiles {
         for (int i = 0; i < random; i++) at.add((long) (r.nextDouble() * size));
         at.removeIf(x -> x >= size);
         return at.stream().mapToLong(Long::longValue).toArray();
+    }
+
+    /**
+     * Asserts that {@code golden} cut at every offset of {@link #truncations truncations(size, 40, 20)},
+     * written to {@code scratch}, is refused as {@link #assertRefused} says.
+     */
+    public static void assertEveryTruncationRefused(Path golden, Path scratch, Open open) throws IOException {
+        byte[] all = Files.readAllBytes(golden);
+        for (long n : truncations(all.length, 40, 20)) assertRefused(writePrefix(all, n, scratch), open);
     }
 
     /** Writes the first {@code n} bytes of {@code all} to {@code dst}. */

@@ -30,11 +30,7 @@ class BrokenPthTest {
 
     @Test
     void everyTruncationOfTheGoldenModelIsRefused() throws IOException {
-        byte[] all = Files.readAllBytes(TestFiles.mini("model.pth"));
-        Path p = tmp.resolve("cut.pth");
-        for (long n : BrokenFiles.truncations(all.length, 40, 20)) {
-            assertRefused(BrokenFiles.writePrefix(all, n, p), PthReader::read);
-        }
+        BrokenFiles.assertEveryTruncationRefused(TestFiles.mini("model.pth"), tmp.resolve("cut.pth"), PthReader::read);
     }
 
     @Test

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -116,35 +115,10 @@ class PthReaderTest {
 
     // ---- malicious pickles --------------------------------------------------------------
 
-    /** Pickle opcodes, written by hand. */
-    private static final class P {
-        final ByteArrayOutputStream b = new ByteArrayOutputStream();
-
-        P op(int... bytes) { for (int x : bytes) b.write(x); return this; }
-
-        P str(String s) {
-            byte[] u = s.getBytes(StandardCharsets.UTF_8);
-            op('X', u.length & 0xff, (u.length >> 8) & 0xff, 0, 0);
-            b.writeBytes(u);
-            return this;
-        }
-
-        P global(String module, String name) {
-            op('c');
-            b.writeBytes((module + "\n" + name + "\n").getBytes(StandardCharsets.US_ASCII));
-            return this;
-        }
-
-        /** OrderedDict() then MARK and a valid 2-element float tensor entry 'w' backed by data/0. */
-        P validStart() {
-            op(0x80, 2).global("collections", "OrderedDict").op(')', 'R', '(');
-            str("w").global("torch._utils", "_rebuild_tensor_v2").op('(');
-            op('(').str("storage").global("torch", "FloatStorage").str("0").str("cpu").op('K', 2, 't', 'Q');
-            op('K', 0, 'K', 2, 0x85, 'K', 1, 0x85, 0x89).global("collections", "OrderedDict").op(')', 'R', 't', 'R');
-            return this;
-        }
-
-        byte[] bytes() { return b.toByteArray(); }
+    /** OrderedDict() then MARK and a valid 2-element float tensor entry 'w' backed by data/0 (hand-written opcodes). */
+    private static Pickle validStart() {
+        return new Pickle().proto().global("collections", "OrderedDict").op(')', 'R', '(')
+                .str("w").tensor("FloatStorage", "0", 2, 0, new long[] {2}, new long[] {1});
     }
 
     private Path checkpoint(String name, byte[] pickle) throws IOException {
@@ -159,7 +133,7 @@ class PthReaderTest {
 
     @Test
     void handBuiltPickleIsReadWhenBenign() throws IOException {
-        byte[] pk = new P().validStart().op('u', '.').bytes();
+        byte[] pk = validStart().op('u', '.').bytes();
         try (WeightFile w = PthReader.read(checkpoint("ok.pth", pk))) {
             assertArrayEquals(new float[] {1.5f, 2.5f}, w.tensor("w").toFloatArray());
         }
@@ -168,7 +142,7 @@ class PthReaderTest {
     @Test
     void refusesOsSystemGlobal() throws IOException {
         Path marker = tmp.resolve("pwned-os");
-        byte[] pk = new P().validStart().str("evil").global("os", "system").str("touch " + marker).op(0x85, 'R', 'u', '.').bytes();
+        byte[] pk = validStart().str("evil").global("os", "system").str("touch " + marker).op(0x85, 'R', 'u', '.').bytes();
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> PthReader.read(checkpoint("evil-os.pth", pk)));
         assertContains(e.getMessage(), "evil-os.pth: ", "refusing pickle global os.system: only state-dict types are allowed");
         assertFalse(Files.exists(marker), "nothing ran");
@@ -177,7 +151,7 @@ class PthReaderTest {
     @Test
     void refusesBuiltinsEvalViaStackGlobal() throws IOException {
         Path marker = tmp.resolve("pwned-eval");
-        P p = new P().op(0x80, 4).str("builtins").op(0x94).str("eval").op(0x94, 0x93, 0x94);
+        Pickle p = new Pickle().op(0x80, 4).str("builtins").op(0x94).str("eval").op(0x94, 0x93, 0x94);
         byte[] pk = p.str("__import__('os').system('touch " + marker + "')").op(0x85, 'R', '.').bytes();
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> PthReader.read(checkpoint("evil-eval.pth", pk)));
         assertContains(e.getMessage(), "evil-eval.pth: ", "refusing pickle global builtins.eval");
@@ -187,7 +161,7 @@ class PthReaderTest {
     @Test
     void refusesSubprocessPopenViaStackGlobalInsideStateDict() throws IOException {
         Path marker = tmp.resolve("pwned-popen");
-        P p = new P().validStart().str("evil").str("subprocess").str("Popen").op(0x93);
+        Pickle p = validStart().str("evil").str("subprocess").str("Popen").op(0x93);
         byte[] pk = p.op(']', '(').str("touch").str(marker.toString()).op('e', 0x85, 'R', 'u', '.').bytes();
         ModelFormatException e = assertThrows(ModelFormatException.class, () -> PthReader.read(checkpoint("evil-popen.pth", pk)));
         assertContains(e.getMessage(), "evil-popen.pth: ", "refusing pickle global subprocess.Popen");
@@ -196,15 +170,15 @@ class PthReaderTest {
 
     @Test
     void refusesNonWhitelistedTorchGlobalsAndUnknownOpcodes() throws IOException {
-        byte[] pk = new P().op(0x80, 2).global("torch", "load").op('.').bytes();
+        byte[] pk = new Pickle().op(0x80, 2).global("torch", "load").op('.').bytes();
         assertContains(assertThrows(ModelFormatException.class, () -> PthReader.read(checkpoint("t.pth", pk))).getMessage(), "refusing pickle global torch.load");
-        byte[] inst = new P().op(0x80, 2, '(').global("os", "system").op('.').bytes();
+        byte[] inst = new Pickle().op(0x80, 2, '(').global("os", "system").op('.').bytes();
         assertContains(assertThrows(ModelFormatException.class, () -> PthReader.read(checkpoint("i.pth", inst))).getMessage(), "os.system");
-        byte[] obj = new P().op(0x80, 2, 'i').bytes(); // INST: not supported
+        byte[] obj = new Pickle().op(0x80, 2, 'i').bytes(); // INST: not supported
         assertContains(assertThrows(ModelFormatException.class, () -> PthReader.read(checkpoint("o.pth", obj))).getMessage(), "unsupported pickle opcode 0x69");
-        byte[] cut = new P().validStart().bytes(); // no STOP
+        byte[] cut = validStart().bytes(); // no STOP
         assertContains(assertThrows(ModelFormatException.class, () -> PthReader.read(checkpoint("c.pth", cut))).getMessage(), "c.pth", "truncated");
-        byte[] empty = new P().op(0x80, 2, '}', '.').bytes();
+        byte[] empty = new Pickle().op(0x80, 2, '}', '.').bytes();
         assertContains(assertThrows(ModelFormatException.class, () -> PthReader.read(checkpoint("e.pth", empty))).getMessage(), "no tensors found", "'state_dict'");
     }
 

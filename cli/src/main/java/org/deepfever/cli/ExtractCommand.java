@@ -98,26 +98,26 @@ final class ExtractCommand implements Callable<Integer> {
                 analyzer.complete(new FaceAnalyzer(m, detect));
                 if (m.note() != null) System.err.println("fever: WARNING: " + m.note());
                 Summary summary = new Summary(images.size() - at.firstWrite());
+                Interrupt interrupt = Interrupt.onSignal(pipeline::stop);
                 int written;
-                try (Interrupt interrupt = Interrupt.onSignal(pipeline::stop)) {
+                try (interrupt) {
                     written = pipeline.run(m, batch, at.skipFaces(), at.firstWrite(), (p, results) -> write(sink, summary, p, results));
-                    if (interrupt.received()) {
-                        summary.finish();
-                        int done = at.firstWrite() + written;
-                        System.err.println("fever: interrupted: " + done + " of " + images.size() + " images written"
-                                + (out == null ? " (the output above is incomplete)"
-                                        : " to " + PartFile.partOf(out) + "; to continue, run the same command with --resume"));
-                        return FeverCommand.EXIT_INTERRUPTED;
+                } catch (IOException | RuntimeException e) {
+                    if (out != null && format != Format.npy) {
+                        System.err.println("fever: the results written so far are in " + PartFile.partOf(out) + "; run the same command with --resume to continue");
                     }
+                    throw e;
+                }
+                if (interrupt.received() && at.firstWrite() + written < images.size()) { // a signal after the last write changes nothing
+                    summary.finish();
+                    System.err.println("fever: interrupted: " + (at.firstWrite() + written) + " of " + images.size() + " images written"
+                            + (out == null ? " (the output above is incomplete)"
+                                    : " to " + PartFile.partOf(out) + "; to continue, run the same command with --resume"));
+                    return FeverCommand.EXIT_INTERRUPTED;
                 }
                 sink.finish();
                 summary.finish();
                 return summary.failed() > 0 ? FeverCommand.EXIT_INPUT_FAILED : FeverCommand.EXIT_OK;
-            } catch (IOException | RuntimeException e) {
-                if (out != null && format != Format.npy && java.nio.file.Files.exists(PartFile.partOf(out))) {
-                    System.err.println("fever: the results written so far are in " + PartFile.partOf(out) + "; run the same command with --resume to continue");
-                }
-                throw e;
             }
         } finally {
             analyzer.cancel(false); // a worker still waiting gives up (a no-op once completed)

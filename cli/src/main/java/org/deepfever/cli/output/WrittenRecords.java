@@ -54,52 +54,47 @@ public record WrittenRecords(List<Record> records, int featureLength, long heade
         int start = 0, line = 1;
         for (int i = 0; i < bytes.length; i++) {
             if (bytes[i] != '\n') continue;
-            Record r = jsonLine(bytes, start, i - start, i + 1);
-            if (r == null) throw new IOException(file + ": line " + line + " is not a line of fever extract's jsonl output");
-            if (r.face() && featureLength < 0) featureLength = featuresIn(bytes, start, i - start);
-            out.add(r);
+            Line l = jsonLine(bytes, start, i - start, i + 1);
+            if (l == null) throw new IOException(file + ": line " + line + " is not a line of fever extract's jsonl output");
+            if (l.record().face() && featureLength < 0) featureLength = l.features();
+            out.add(l.record());
             start = i + 1;
             line++;
         }
         return new WrittenRecords(List.copyOf(out), featureLength, 0);
     }
 
-    /** The record of one line: a JSON object with a string "image"; null for anything else. */
-    private static Record jsonLine(byte[] bytes, int offset, int length, long end) {
+    /** One jsonl line read: its record, and the length of its "features" array (-1 without one). */
+    private record Line(Record record, int features) {}
+
+    /** One line: a JSON object with a string "image"; null for anything else. */
+    private static Line jsonLine(byte[] bytes, int offset, int length, long end) {
         String image = null;
         boolean face = false;
+        int features = -1;
         try (JsonParser p = JSON.createParser(bytes, offset, length)) {
             if (p.nextToken() != JsonToken.START_OBJECT) return null;
             for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
                 String name = p.currentName();
                 JsonToken v = p.nextToken();
                 if (name.equals("image") && v == JsonToken.VALUE_STRING) image = p.getText();
-                if (name.equals("features")) face = true;
+                if (name.equals("features")) {
+                    face = true;
+                    if (v == JsonToken.START_ARRAY) {
+                        features = 0;
+                        for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
+                            p.skipChildren();
+                            features++;
+                        }
+                    }
+                }
                 p.skipChildren();
             }
             if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) return null;
         } catch (IOException e) {
             return null;
         }
-        return image == null ? null : new Record(image, face, end);
-    }
-
-    /** The length of the "features" array of a face line already checked by {@link #jsonLine}. */
-    private static int featuresIn(byte[] bytes, int offset, int length) throws IOException {
-        try (JsonParser p = JSON.createParser(bytes, offset, length)) {
-            p.nextToken();
-            while (p.nextToken() == JsonToken.FIELD_NAME) {
-                String name = p.currentName();
-                p.nextToken();
-                if (name.equals("features") && p.currentToken() == JsonToken.START_ARRAY) {
-                    int n = 0;
-                    while (p.nextToken() != JsonToken.END_ARRAY) n++;
-                    return n;
-                }
-                p.skipChildren();
-            }
-        }
-        return -1;
+        return image == null ? null : new Line(new Record(image, face, end), features);
     }
 
     /**

@@ -85,11 +85,14 @@ final class ExtractCommand implements Callable<Integer> {
         // the workers start decoding now; the model loads meanwhile on this thread
         CompletableFuture<FaceAnalyzer> analyzer = new CompletableFuture<>();
         int cores = Runtime.getRuntime().availableProcessors();
-        int workers = Math.max(1, Math.min(model.threads != null ? model.threads : cores, cores));
-        try (ExtractPipeline pipeline = new ExtractPipeline(images, at.firstImage(), new FacePreparer(analyzer)::prepare, workers, Math.max(2 * batch, 16))) {
+        int threads = model.threads != null ? model.threads : cores;
+        int workers = Math.max(1, Math.min(threads, cores));
+        int lanes = lanes(threads, batch, images.size(), model.device); // all images, so that a resumed run batches as the first did
+        try (ExtractPipeline pipeline = new ExtractPipeline(images, at.firstImage(), new FacePreparer(analyzer)::prepare, workers,
+                Math.max(2 * batch * lanes, 16), lanes)) {
             FaceModel m;
             try {
-                m = model.load();
+                m = lanes > 1 ? model.load(1) : model.load();
             } catch (RuntimeException | Error e) {
                 analyzer.completeExceptionally(e);
                 throw e;
@@ -122,6 +125,21 @@ final class ExtractCommand implements Callable<Integer> {
         } finally {
             analyzer.cancel(false); // a worker still waiting gives up (a no-op once completed)
         }
+    }
+
+    /**
+     * How many batches the network runs at once, each on one thread. A batch split across threads
+     * waits at each of the network's ~150 parallel loops for the slowest thread, and two threads
+     * share two cores with the decoders; batches side by side do not wait for each other
+     * (DeepFEVER full size, batch 8, Zen 5, two cores: ~160 faces/s against ~125-150 for one
+     * batch on two threads; docs/cold-start.md). So a run with a batch per thread at least eight times
+     * over runs {@code threads} single-threaded batches at once; a shorter run (where the first
+     * result's latency is what counts) splits each batch across the threads. A GPU runs one batch
+     * at a time.
+     */
+    static int lanes(int threads, int batch, int images, String device) {
+        boolean cpu = device == null || device.equalsIgnoreCase("cpu");
+        return cpu && threads > 1 && images >= 8L * threads * batch ? threads : 1;
     }
 
     private ResultSink sink(FaceModel m, ResumePoint at) throws IOException {

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -24,9 +25,12 @@ import org.deepfever.faces.FaceAnalyzer;
  *   <li><b>prepare</b> ({@code fever-prepare} workers): decode, detect, crop and normalise, at most
  *       {@code ahead} images beyond the image the network is at (a bounded queue: memory stays
  *       flat however many images come);
- *   <li><b>network</b> (the calling thread): takes the prepared images in input order and runs
+ *   <li><b>network</b>: the calling thread takes the prepared images in input order and puts
  *       their faces in full batches as soon as a batch is full, whatever images its faces come
- *       from (the last batch may be short);
+ *       from (the last batch may be short). With one network lane it runs each batch itself; with
+ *       {@code lanes > 1} ({@code fever-network} threads) up to that many batches run at once, each
+ *       on its own lane, and their results are taken in the order the batches were formed, so the
+ *       output, and every batch's make-up, are those of a one-lane run;
  *   <li><b>write</b> ({@code fever-write}, one thread): writes each image's results, in input
  *       order, as soon as all its faces have run.
  * </ol>
@@ -61,12 +65,45 @@ final class ExtractPipeline implements AutoCloseable {
         }
     }
 
+    /** Faces run together, and where each face's result goes. */
+    private static final class Batch {
+        final List<float[]> faces;
+        final List<Pending> owner;
+        final int[] slot;
+        Future<List<FaceResult>> results;
+
+        Batch(int size) {
+            faces = new ArrayList<>(size);
+            owner = new ArrayList<>(size);
+            slot = new int[size];
+        }
+
+        void add(Pending p, int face) {
+            slot[faces.size()] = face;
+            faces.add(p.image.faces().get(face).input());
+            owner.add(p);
+        }
+
+        /** Waits for the results and hands each to its image (the calling thread only). */
+        void finish() {
+            List<FaceResult> r = get(results);
+            for (int i = 0; i < r.size(); i++) {
+                Pending p = owner.get(i);
+                p.results[slot[i]] = r.get(i);
+                p.missing--;
+            }
+        }
+    }
+
     private final List<InputWalker.Input> images;
     private final int first;
     private final Function<InputWalker.Input, FacePreparer.Prepared> preparer;
     private final int ahead;
     private final ExecutorService workers;
     private final ExecutorService writer;
+    /** The network lanes; null for one lane (the calling thread runs each batch). */
+    private final ExecutorService network;
+    private final int lanes;
     /** Preparations submitted and not yet taken by the network, in input order (network thread only). */
     private final ArrayDeque<Future<FacePreparer.Prepared>> prepared = new ArrayDeque<>();
     private int submitted;
@@ -83,9 +120,10 @@ final class ExtractPipeline implements AutoCloseable {
      * @param preparer turns an input into model inputs, never throwing ({@link FacePreparer#prepare}; thread-safe)
      * @param threads  prepare workers
      * @param ahead    images prepared beyond the network's position, at most
+     * @param lanes    batches the network runs at once (each calls the model from its own thread)
      */
-    ExtractPipeline(List<InputWalker.Input> images, int first, Function<InputWalker.Input, FacePreparer.Prepared> preparer, int threads, int ahead) {
-        if (threads < 1 || ahead < 1) throw new IllegalArgumentException("threads and ahead must be >= 1");
+    ExtractPipeline(List<InputWalker.Input> images, int first, Function<InputWalker.Input, FacePreparer.Prepared> preparer, int threads, int ahead, int lanes) {
+        if (threads < 1 || ahead < 1 || lanes < 1) throw new IllegalArgumentException("threads, ahead and lanes must be >= 1");
         if (first < 0 || first > images.size()) throw new IllegalArgumentException("first image " + first + " of " + images.size());
         this.images = images;
         this.first = first;
@@ -94,6 +132,8 @@ final class ExtractPipeline implements AutoCloseable {
         this.ahead = ahead;
         this.workers = Executors.newFixedThreadPool(threads, daemon("fever-prepare"));
         this.writer = Executors.newSingleThreadExecutor(daemon("fever-write"));
+        this.lanes = lanes;
+        this.network = lanes == 1 ? null : Executors.newFixedThreadPool(lanes, daemon("fever-network"));
         fill();
     }
 
@@ -122,7 +162,8 @@ final class ExtractPipeline implements AutoCloseable {
 
     /**
      * Runs every image through the network and the writer; returns when the last result is written,
-     * or, after {@link #stop}, when the batch running then and the images it completed are written.
+     * or, after {@link #stop}, when the batches running then and the images they completed are written.
+     * Returns only when no lane is running a batch any more, also when it throws.
      *
      * @param model      the network
      * @param batch      faces per network run
@@ -135,10 +176,18 @@ final class ExtractPipeline implements AutoCloseable {
      * @throws IllegalStateException if the model is closed
      */
     int run(FaceModel model, int batch, int skipFaces, int firstWrite, Writer out) throws IOException {
+        ArrayDeque<Batch> running = new ArrayDeque<>();
+        try {
+            return run(model, batch, skipFaces, firstWrite, out, running);
+        } finally {
+            // after a failure, no lane may still be using the model when the caller closes it
+            for (Batch b : running) awaitQuietly(b.results);
+        }
+    }
+
+    private int run(FaceModel model, int batch, int skipFaces, int firstWrite, Writer out, ArrayDeque<Batch> running) throws IOException {
         ArrayDeque<Pending> unwritten = new ArrayDeque<>();
-        List<float[]> faces = new ArrayList<>(batch);
-        List<Pending> owner = new ArrayList<>(batch);
-        List<Integer> slot = new ArrayList<>(batch);
+        Batch forming = new Batch(batch);
         int written = 0;
         for (int i = first; i < images.size() && !stopping; i++) {
             Pending p = new Pending(next(), i >= firstWrite);
@@ -148,19 +197,20 @@ final class ExtractPipeline implements AutoCloseable {
                     p.missing--; // in the file already, with the batch before
                     continue;
                 }
-                faces.add(p.image.faces().get(f).input());
-                owner.add(p);
-                slot.add(f);
-                if (faces.size() == batch && !stopping) {
-                    infer(model, faces, owner, slot);
+                forming.add(p, f);
+                if (forming.faces.size() == batch && !stopping) {
+                    start(model, forming, running);
+                    forming = new Batch(batch);
+                    if (running.size() >= lanes) running.poll().finish();
                     written += flush(unwritten, out);
                 }
             }
             written += flush(unwritten, out);
         }
         // a stop leaves the last, incomplete batch: run, it would not be the batch an uninterrupted run has
-        if (!stopping) {
-            infer(model, faces, owner, slot);
+        if (!stopping && !forming.faces.isEmpty()) start(model, forming, running);
+        while (!running.isEmpty()) {
+            running.poll().finish(); // the batches started before a stop finish too
             written += flush(unwritten, out);
         }
         get(writer.submit(() -> {})); // the writer is done with everything handed to it
@@ -168,25 +218,18 @@ final class ExtractPipeline implements AutoCloseable {
         return written;
     }
 
+    /** Runs {@code b} on this thread (one lane) or starts it on a lane. */
+    private void start(FaceModel model, Batch b, ArrayDeque<Batch> running) {
+        b.results = network == null ? CompletableFuture.completedFuture(model.extract(b.faces)) : network.submit(() -> model.extract(b.faces));
+        running.add(b);
+    }
+
     /**
-     * Asks a running {@link #run} to stop: the batch running finishes, the images it completes are
+     * Asks a running {@link #run} to stop: the batches running finish, the images they complete are
      * written, no batch starts after it. Safe from any thread (a signal handler).
      */
     void stop() {
         stopping = true;
-    }
-
-    private static void infer(FaceModel model, List<float[]> faces, List<Pending> owner, List<Integer> slot) {
-        if (faces.isEmpty()) return;
-        List<FaceResult> results = model.extract(faces);
-        for (int i = 0; i < results.size(); i++) {
-            Pending p = owner.get(i);
-            p.results[slot.get(i)] = results.get(i);
-            p.missing--;
-        }
-        faces.clear();
-        owner.clear();
-        slot.clear();
     }
 
     /**
@@ -219,6 +262,22 @@ final class ExtractPipeline implements AutoCloseable {
         if (e instanceof RuntimeException r) throw r;
     }
 
+    /** Waits until {@code f} is done, whatever its outcome. */
+    private static void awaitQuietly(Future<?> f) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                f.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                break;
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+    }
+
     /** A task's value; its unchecked exception rethrown as thrown. */
     private static <T> T get(Future<T> f) {
         try {
@@ -238,6 +297,7 @@ final class ExtractPipeline implements AutoCloseable {
     @Override
     public void close() {
         workers.shutdownNow();
+        if (network != null) network.shutdownNow();
         writer.shutdown();
         try {
             writer.awaitTermination(1, TimeUnit.MINUTES);

@@ -37,4 +37,9 @@ final class ModelOption {
     FaceModel load() {
         return FaceModels.load(model, options());
     }
+
+    /** The model with {@code threads} threads for each run, whatever {@code --threads} says (it may set how many runs go at once). */
+    FaceModel load(int threads) {
+        return FaceModels.load(model, options().withThreads(threads));
+    }
 }

@@ -89,7 +89,7 @@ final class ExtractCommand implements Callable<Integer> {
         int workers = Math.max(1, Math.min(threads, cores));
         int lanes = lanes(threads, batch, images.size(), model.device); // all images, so that a resumed run batches as the first did
         try (ExtractPipeline pipeline = new ExtractPipeline(images, at.firstImage(), new FacePreparer(analyzer)::prepare, workers,
-                Math.max(2 * batch * lanes, 16), lanes)) {
+                Math.max(2 * batch, 16), lanes)) {
             FaceModel m;
             try {
                 m = lanes > 1 ? model.load(1) : model.load();

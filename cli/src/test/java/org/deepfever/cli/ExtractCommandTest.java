@@ -1,5 +1,6 @@
 package org.deepfever.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -116,6 +117,35 @@ class ExtractCommandTest {
                 assertFalse(line.has("note"), "a user's model carries no untrained note");
             }
         }
+    }
+
+    /**
+     * A run long enough for lanes (at least 8 batches per thread: here 40 images, batch 2, two
+     * threads) runs two batches at once on the real engine: every face still matches PyTorch, in
+     * input order, and the output is byte for byte that of the same run on one thread.
+     */
+    @Test
+    void batchesRunningAtOnceGiveTheOneThreadOutput() throws IOException {
+        List<Path> faces = faces();
+        List<String> args = new ArrayList<>(List.of("extract", "--model", mini.resolve("model.pth").toString(), "--batch", "2"));
+        int n = 40;
+        assertEquals(2, ExtractCommand.lanes(2, 2, n, null), "the run below goes through two lanes");
+        for (int i = 0; i < n; i++) args.add(faces.get(i % faces.size()).toString());
+        Path lanes = tmp.resolve("lanes.jsonl"), one = tmp.resolve("one.jsonl");
+        List<String> twoThreads = new ArrayList<>(args);
+        twoThreads.addAll(List.of("--threads", "2", "--out", lanes.toString()));
+        List<String> oneThread = new ArrayList<>(args);
+        oneThread.addAll(List.of("--threads", "1", "--out", one.toString()));
+        assertEquals(0, run(twoThreads.toArray(String[]::new)));
+        assertEquals(0, run(oneThread.toArray(String[]::new)));
+        List<JsonNode> lines = Outputs.jsonl(lanes);
+        assertEquals(n, lines.size());
+        for (int i = 0; i < n; i++) {
+            assertEquals(faces.get(i % faces.size()).toString(), lines.get(i).get("image").asText(), "line " + i);
+            double d = maxDiff(expectedFeatures[i % faces.size()], Outputs.floats(lines.get(i).get("features")));
+            assertTrue(d <= TOLERANCE, "line " + i + ": max |diff| " + d);
+        }
+        assertArrayEquals(Files.readAllBytes(one), Files.readAllBytes(lanes), "two lanes write what one thread writes");
     }
 
     @Test

@@ -21,8 +21,9 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code fever extract}: images in, one result per face out, in input order. Images are decoded and
- * searched for faces on worker threads ahead of the network, which runs full batches as they come,
- * while a writer thread writes results in input order ({@link ExtractPipeline}); decoding starts
+ * searched for faces on worker threads ahead of the network, which runs full batches as they come
+ * (in a long run, one single-threaded batch per thread at once: {@link #lanes}), while a writer
+ * thread writes results in input order ({@link ExtractPipeline}); decoding starts
  * while the model loads. A bad image is reported and the run goes on.
  */
 @Command(name = "extract", mixinStandardHelpOptions = true,

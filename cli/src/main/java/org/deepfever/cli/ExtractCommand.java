@@ -86,7 +86,7 @@ final class ExtractCommand implements Callable<Integer> {
         // the workers start decoding now; the model loads meanwhile on this thread
         CompletableFuture<FaceAnalyzer> analyzer = new CompletableFuture<>();
         int cores = Runtime.getRuntime().availableProcessors();
-        int threads = model.threads != null ? model.threads : cores;
+        int threads = model.options().threads(); // --threads, checked, or all cores
         int workers = Math.max(1, Math.min(threads, cores));
         int lanes = lanes(threads, batch, images.size(), model.device); // all images, so that a resumed run batches as the first did
         try (ExtractPipeline pipeline = new ExtractPipeline(images, at.firstImage(), new FacePreparer(analyzer)::prepare, workers,

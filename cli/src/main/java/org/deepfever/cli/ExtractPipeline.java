@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -109,7 +110,7 @@ final class ExtractPipeline implements AutoCloseable {
     private int submitted;
     /** The writer's first failure; later writes are skipped. */
     private final AtomicReference<Exception> writeError = new AtomicReference<>();
-    /** Set by {@link #stop}: no batch starts after the one running. */
+    /** Set by {@link #stop}: no batch starts after those running. */
     private volatile boolean stopping;
 
     /**
@@ -271,7 +272,7 @@ final class ExtractPipeline implements AutoCloseable {
                 break;
             } catch (InterruptedException e) {
                 interrupted = true;
-            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+            } catch (ExecutionException | CancellationException e) {
                 break;
             }
         }

@@ -7,7 +7,7 @@ import sun.misc.SignalHandler;
 
 /**
  * Ctrl-C (SIGINT) and SIGTERM during a run: the first one calls {@code onStop} (the run finishes
- * its batch, writes what is done and ends) and puts the default handlers back, so a second one
+ * the batches running, writes what is done and ends) and puts the default handlers back, so a second one
  * ends the JVM at once. Closing puts the previous handlers back.
  */
 final class Interrupt implements AutoCloseable {
@@ -33,7 +33,7 @@ final class Interrupt implements AutoCloseable {
                 if (it.received) return;
                 it.received = true;
                 it.restore();
-                System.err.println("\nfever: stopping after the current batch (press Ctrl-C again to quit at once)");
+                System.err.println("\nfever: stopping after the batches running (press Ctrl-C again to quit at once)");
                 onStop.run();
             };
             try {

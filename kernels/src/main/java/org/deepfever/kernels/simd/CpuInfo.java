@@ -10,7 +10,8 @@ import java.util.Set;
  * What this machine's CPU is, as far as the kernels care: read once from {@code /proc/cpuinfo}
  * (Linux; elsewhere every field is unknown and the JVM's own view of the vector unit decides alone).
  * {@link KernelConfig} takes the vector width and register count from the JVM (which knows whether it
- * may use AVX-512, e.g. under {@code -XX:UseAVX=2} it may not) and prints these facts beside them.
+ * may use AVX-512, e.g. under {@code -XX:UseAVX=2} it may not), the vendor's Winograd threshold from
+ * here, and prints these facts beside them.
  *
  * @param vendor         {@code vendor_id}, e.g. "AuthenticAMD", "GenuineIntel"; "" when unknown
  * @param family         {@code cpu family}, -1 when unknown

@@ -22,8 +22,9 @@ import jdk.incubator.vector.FloatVector;
  * 6-pixel tile rule) are not knobs: they are constants of {@code ConvPlan}, each with its measurement.
  * The CPU's 512-bit FMA width ({@link CpuInfo#fma512()}) decides nothing: on Zen 5 (full width)
  * every knob moved to either side of its Zen 4 default was no faster (docs/performance-history.md,
- * "KernelConfig on Zen 5"). It is printed beside the plan so that a measurement on another machine
- * kind can be read against it.
+ * "KernelConfig on Zen 5"); on an Intel Xeon (AVX-512) only the Winograd threshold was ("KernelConfig
+ * on Intel Xeon"). The CPU is printed beside the plan so that a measurement on another machine kind
+ * can be read against it.
  *
  * @param target               what this config is for, in words ("this JVM", "AVX-512", "AVX2")
  * @param bits                 vector width in bits: 512, 256 or 128; 0 for the scalar path (one lane).
@@ -45,8 +46,10 @@ import jdk.incubator.vector.FloatVector;
  *                             169.9 ms; at 15x15 (256) it was slower. 0 turns it off.
  * @param winogradMinPixels    3x3 stride-1 convs use Winograd F(2x2, 3x3) from this many output pixels
  *                             up. Default 40 (takes in 7x7: ConvBench 256 -> 256 channels at 7x7, one
- *                             thread, 2606 vs 1800-1810 convs/s; 3x3, four tiles in a block of six,
- *                             would lose). A value above every map (1000000) runs every conv direct.
+ *                             thread, 2606 vs 1800-1810 convs/s on Zen 4; 3x3, four tiles in a block of
+ *                             six, would lose), 50 on Intel's AVX-512 cores (7x7 direct there; see
+ *                             {@link #winogradMinPixels(CpuInfo, int)}). A value above every map
+ *                             (1000000) runs every conv direct.
  * @param parallelMinMacs      a conv call with fewer multiply-adds runs on the calling thread only: a
  *                             parallel loop costs a few microseconds to start and join.
  *                             Default 400000 (not measured against other values).
@@ -87,16 +90,29 @@ public record KernelConfig(String target, int bits, int registers, int directSma
         return new IllegalArgumentException(PROPERTY + ": " + key + " must be " + allowed + ", got " + value);
     }
 
-    /** The defaults for a vector unit of {@code bits} bits (0: scalar) and {@code registers} registers. */
-    static KernelConfig defaults(String target, int bits, int registers) {
-        return new KernelConfig(target, bits, registers, 1200, 64, 40, 400_000, 96 * 1024, 64);
+    /** The defaults for a vector unit of {@code bits} bits (0: scalar) and {@code registers} registers on {@code cpu}. */
+    static KernelConfig defaults(String target, int bits, int registers, CpuInfo cpu) {
+        return new KernelConfig(target, bits, registers, 1200, 64, winogradMinPixels(cpu, bits), 400_000, 96 * 1024, 64);
     }
 
-    /** The defaults of an AVX-512 machine: 512-bit vectors, 32 registers (planning only, unless this JVM is one). */
-    public static KernelConfig avx512() { return defaults("AVX-512", 512, 32); }
+    /**
+     * The Winograd threshold for {@code bits}-bit vectors on {@code cpu}: 50 output pixels on Intel
+     * cores running 512-bit vectors, so that the 7x7 maps (49) run direct, 40 elsewhere (7x7 on
+     * Winograd). On an Intel Xeon (family 6 model 167 as its hypervisor reports it, AVX-512), the 7x7
+     * 256 -> 288 conv of full-size DeepFEVER took 0.645-0.680 ms direct against 0.913-0.986 on Winograd
+     * at batch 1, 4.35-4.47 against 4.74-5.78 ms at batch 8 (one thread, {@code LayerProfile}), while
+     * the 15x15 ones stayed faster on Winograd at batch 8; on AMD Zen 4 Winograd won at 7x7 by 44%.
+     * Intel's AVX2-only cores (and AVX-512 ones under {@code -XX:UseAVX=2}) were not measured and keep 40.
+     */
+    static int winogradMinPixels(CpuInfo cpu, int bits) {
+        return cpu.vendor().equals("GenuineIntel") && bits == 512 ? 50 : 40;
+    }
+
+    /** The defaults of an AVX-512 machine other than Intel's: 512-bit vectors, 32 registers (planning only, unless this JVM is one). */
+    public static KernelConfig avx512() { return defaults("AVX-512", 512, 32, CpuInfo.UNKNOWN); }
 
     /** The defaults of an AVX2 machine: 256-bit vectors, 16 registers (planning only, unless this JVM is one). */
-    public static KernelConfig avx2() { return defaults("AVX2", 256, 16); }
+    public static KernelConfig avx2() { return defaults("AVX2", 256, 16, CpuInfo.UNKNOWN); }
 
     /** This JVM's config once made (immutable; made again only while the property is malformed, which throws). */
     private static volatile KernelConfig current;
@@ -114,11 +130,15 @@ public record KernelConfig(String target, int bits, int registers, int directSma
         return c;
     }
 
-    /** This JVM's defaults with the overrides of {@code spec} ({@code key=value,...}, may be empty). */
+    /** This JVM's defaults on this CPU with the overrides of {@code spec} ({@code key=value,...}, may be empty). */
     static KernelConfig forThisJvm(String spec) {
-        int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();
-        KernelConfig c = defaults("this JVM", preferred < 128 ? 0 : preferred, preferred >= 512 ? 32 : 16);
-        return c.with(spec);
+        return forThisJvm(spec, CpuInfo.detect());
+    }
+
+    /** This JVM's defaults on {@code cpu} with the overrides of {@code spec} (tests pass another CPU's facts). */
+    static KernelConfig forThisJvm(String spec, CpuInfo cpu) {
+        int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize(), bits = preferred < 128 ? 0 : preferred;
+        return defaults("this JVM", bits, preferred >= 512 ? 32 : 16, cpu).with(spec);
     }
 
     /**

@@ -49,6 +49,25 @@ class KernelConfigTest {
     }
 
     @Test
+    void intelAvx512CoresRunTheSevenBySevenMapsDirect() {
+        CpuInfo xeon = CpuInfo.parse(CpuInfoTest.cpuinfo("GenuineIntel", 6, 167, "Intel(R) Xeon(R) Processor", "avx2 fma avx512f"));
+        CpuInfo zen5 = CpuInfo.parse(CpuInfoTest.cpuinfo("AuthenticAMD", 26, 2, "AMD EPYC", "avx2 fma avx512f"));
+        assertEquals(50, KernelConfig.winogradMinPixels(xeon, 512));
+        assertEquals(40, KernelConfig.winogradMinPixels(xeon, 256)); // under -XX:UseAVX=2: not measured, the common default
+        assertEquals(40, KernelConfig.winogradMinPixels(zen5, 512));
+        assertEquals(40, KernelConfig.winogradMinPixels(CpuInfo.UNKNOWN, 512));
+        assertEquals(40, KernelConfig.avx512().winogradMinPixels());
+        // this JVM on either CPU: the vendor's threshold unless the property names one
+        int bits = KernelConfig.forThisJvm("", xeon).bits(); // the JVM's preferred width (the surefire runs at other widths override it after)
+        assertEquals(bits == 512 ? 50 : 40, KernelConfig.forThisJvm("", xeon).winogradMinPixels());
+        assertEquals(40, KernelConfig.forThisJvm("", zen5).winogradMinPixels());
+        assertEquals(7, KernelConfig.forThisJvm("winogradMinPixels=7", xeon).winogradMinPixels());
+        // the threshold sits between the 7x7 (49) and the 15x15 (225) maps
+        assertTrue(49 < KernelConfig.winogradMinPixels(xeon, 512) && KernelConfig.winogradMinPixels(xeon, 512) <= 225);
+        assertTrue(49 >= KernelConfig.winogradMinPixels(zen5, 512));
+    }
+
+    @Test
     void thisJvmReadsTheProperty() {
         assertEquals(KernelConfig.current(), KernelConfig.forThisJvm(System.getProperty(KernelConfig.PROPERTY, "")));
         assertTrue(KernelConfig.current().lines().get(0).startsWith("target = this JVM"));

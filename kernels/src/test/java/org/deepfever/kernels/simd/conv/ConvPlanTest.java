@@ -90,6 +90,17 @@ class ConvPlanTest {
     }
 
     @Test
+    void theWinogradThresholdSplitsTheSevenBySevenFromTheFifteenByFifteenMaps() {
+        Conv2d mixed7a = conv(256, 288, 3, 3, 1, 1, false); // Mixed_7a branch 2's 3x3, padded
+        Tensor[] x7 = {Tensor.zeros(1, 256, 7, 7)}, x15 = {Tensor.zeros(1, 256, 15, 15)};
+        Tensor o7 = Tensor.zeros(1, 288, 7, 7), o15 = Tensor.zeros(1, 288, 15, 15);
+        KernelConfig intel = AVX512.with("winogradMinPixels=50"); // Intel's AVX-512 threshold (KernelConfig.winogradMinPixels)
+        assertTrue(Convs.planner(mixed7a, AVX512).describe(x7, o7, 1).contains("Winograd"));
+        assertTrue(Convs.planner(mixed7a, intel).describe(x7, o7, 1).contains("channel-vector"));
+        assertTrue(Convs.planner(mixed7a, intel).describe(x15, o15, 1).contains("Winograd"));
+    }
+
+    @Test
     void planOnlyKernelsPackNothingAndRefuseToRun() {
         Kernel k = Convs.planner(conv(32, 32, 3, 3, 2, 0, false), AVX2);
         Shape in = Shape.of(1, 32, 15, 15), out = Shape.of(1, 32, 7, 7);

@@ -98,16 +98,16 @@ final class MaxPoolChannelsLast {
     }
 
     /**
-     * PyTorch's max-pool update, lane-wise: the new value wins when it is greater or NaN (so NaN
-     * propagates, and of equal values the first wins). Four instructions (two compares, a mask or, a
-     * blend) where {@link FloatVector#max}'s Java semantics compile to six on AVX-512, which made
-     * the pool bound by its max sequences (64x67x67 channels-last: 55 us).
+     * dst[d .. d+c) = max over window rows [y0, y1) x columns [x0, x1) of the input pixels' channels.
+     *
+     * <p>Each update is PyTorch's, lane-wise: the new value {@code n} wins when it is greater or NaN
+     * (so NaN propagates, and of equal values the first wins): {@code v.blend(n, v.lt(n).or(n.test(IS_NAN)))},
+     * four instructions where {@link FloatVector#max}'s Java semantics compile to six on AVX-512, which
+     * made the pool bound by its max sequences (64x67x67 channels-last: 55 us). It is written out at
+     * each use, not a method taking vectors: when C2 compiled such a method on its own first, it did
+     * not inline it here, every call boxed its vectors, and a whole run stayed slow (1000 crops on an
+     * Intel Xeon, 2 of 5 runs: 60-64 against 80-87 faces/s, 15.7 GB of garbage from the pool).
      */
-    static FloatVector update(FloatVector acc, FloatVector v) {
-        return acc.blend(v, acc.lt(v).or(v.test(VectorOperators.IS_NAN)));
-    }
-
-    /** dst[d .. d+c) = max over window rows [y0, y1) x columns [x0, x1) of the input pixels' channels. */
     private static void pixel(float[] xa, int xImg, int xs, int w, int y0, int y1, int x0, int x1, int c, float[] dst, int d) {
         int full = Simd.loopBound(c);
         int ch = 0;
@@ -116,10 +116,12 @@ final class MaxPoolChannelsLast {
             FloatVector v0 = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), v1 = v0, v2 = v0, v3 = v0;
             for (int y = y0; y < y1; y++) {
                 for (int xx = x0, p = xImg + (y * w + x0) * xs + ch; xx < x1; xx++, p += xs) {
-                    v0 = update(v0, FloatVector.fromArray(S, xa, p));
-                    v1 = update(v1, FloatVector.fromArray(S, xa, p + L));
-                    v2 = update(v2, FloatVector.fromArray(S, xa, p + 2 * L));
-                    v3 = update(v3, FloatVector.fromArray(S, xa, p + 3 * L));
+                    FloatVector n0 = FloatVector.fromArray(S, xa, p), n1 = FloatVector.fromArray(S, xa, p + L);
+                    FloatVector n2 = FloatVector.fromArray(S, xa, p + 2 * L), n3 = FloatVector.fromArray(S, xa, p + 3 * L);
+                    v0 = v0.blend(n0, v0.lt(n0).or(n0.test(VectorOperators.IS_NAN)));
+                    v1 = v1.blend(n1, v1.lt(n1).or(n1.test(VectorOperators.IS_NAN)));
+                    v2 = v2.blend(n2, v2.lt(n2).or(n2.test(VectorOperators.IS_NAN)));
+                    v3 = v3.blend(n3, v3.lt(n3).or(n3.test(VectorOperators.IS_NAN)));
                 }
             }
             v0.intoArray(dst, d + ch);
@@ -130,7 +132,10 @@ final class MaxPoolChannelsLast {
         for (; ch < full; ch += L) {
             FloatVector v = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
             for (int y = y0; y < y1; y++) {
-                for (int xx = x0, p = xImg + (y * w + x0) * xs + ch; xx < x1; xx++, p += xs) v = update(v, FloatVector.fromArray(S, xa, p));
+                for (int xx = x0, p = xImg + (y * w + x0) * xs + ch; xx < x1; xx++, p += xs) {
+                    FloatVector n = FloatVector.fromArray(S, xa, p);
+                    v = v.blend(n, v.lt(n).or(n.test(VectorOperators.IS_NAN)));
+                }
             }
             v.intoArray(dst, d + ch);
         }

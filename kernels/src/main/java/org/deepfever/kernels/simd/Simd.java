@@ -39,6 +39,12 @@ public final class Simd {
      * ReLU, lane-wise: negative lanes to zero, NaN kept (as PyTorch's). A compare and a blend:
      * {@code v.max(0f)} carries Java's NaN and signed-zero rules, a six-instruction sequence on
      * AVX-512 that showed in the conv epilogues' profile.
+     *
+     * <p>The conv epilogues and the channels-last ops write this expression out instead of calling
+     * it: C2 does not inline a callee it has already compiled on its own into more than
+     * {@code InlineSmallCode} bytes, and a vector passed to a method that is not inlined is boxed
+     * on every call. Whether that happens depends on which compiles first, so a run could stay
+     * slow for its whole length (see {@code MaxPoolChannelsLast#pixel}).
      */
     public static FloatVector relu(FloatVector v) { return v.blend(0f, v.lt(0f)); }
 

@@ -104,9 +104,10 @@ final class MaxPoolChannelsLast {
      * (so NaN propagates, and of equal values the first wins): {@code v.blend(n, v.lt(n).or(n.test(IS_NAN)))},
      * four instructions where {@link FloatVector#max}'s Java semantics compile to six on AVX-512, which
      * made the pool bound by its max sequences (64x67x67 channels-last: 55 us). It is written out at
-     * each use, not a method taking vectors: when C2 compiled such a method on its own first, it did
-     * not inline it here, every call boxed its vectors, and a whole run stayed slow (1000 crops on an
-     * Intel Xeon, 2 of 5 runs: 60-64 against 80-87 faces/s, 15.7 GB of garbage from the pool).
+     * each use rather than called as a method taking vectors: with the method, C2 sometimes compiled
+     * this loop with the compare, mask or and blend inside it left as calls, every call boxed its
+     * vectors, and the whole run stayed slow (1000 crops on an Intel Xeon, 4 of 9 runs: 60-64 against
+     * 80-87 faces/s, 15.7 GB of garbage from the pool); written out, none of the next 20 runs did.
      */
     private static void pixel(float[] xa, int xImg, int xs, int w, int y0, int y1, int x0, int x1, int c, float[] dst, int d) {
         int full = Simd.loopBound(c);

@@ -41,10 +41,10 @@ public final class Simd {
      * AVX-512 that showed in the conv epilogues' profile.
      *
      * <p>The conv epilogues and the channels-last ops write this expression out instead of calling
-     * it: C2 does not inline a callee it has already compiled on its own into more than
-     * {@code InlineSmallCode} bytes, and a vector passed to a method that is not inlined is boxed
-     * on every call. Whether that happens depends on which compiles first, so a run could stay
-     * slow for its whole length (see {@code MaxPoolChannelsLast#pixel}).
+     * it, one call level fewer for C2 to inline: a Vector API operation that C2 leaves as a call
+     * (its inlining depends on the profile and on each method's inlining budget) boxes its vectors
+     * on every call for the rest of the run (see {@code MaxPoolChannelsLast#pixel} and
+     * docs/performance-history.md, "A run that stays slow").
      */
     public static FloatVector relu(FloatVector v) { return v.blend(0f, v.lt(0f)); }
 

@@ -45,7 +45,7 @@ final class ChannelsLastOps {
                 int xi = xo + q * xPix, oi = oo + q * oPix, ch = 0;
                 for (int end = Simd.loopBound(c); ch < end; ch += L) {
                     FloatVector v = FloatVector.fromArray(S, xa, xi + ch);
-                    v = scale == null ? v.blend(0f, v.lt(0f)) /* Simd.relu, written out (see there) */ : v.fma(FloatVector.fromArray(S, scale, ch), FloatVector.fromArray(S, shift, ch));
+                    v = scale == null ? Simd.relu(v) : v.fma(FloatVector.fromArray(S, scale, ch), FloatVector.fromArray(S, shift, ch));
                     v.intoArray(oa, oi + ch);
                 }
                 for (; ch < c; ch++) oa[oi + ch] = scale == null ? relu(xa[xi + ch]) : Math.fma(xa[xi + ch], scale[ch], shift[ch]);

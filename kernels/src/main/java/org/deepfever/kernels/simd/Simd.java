@@ -39,12 +39,6 @@ public final class Simd {
      * ReLU, lane-wise: negative lanes to zero, NaN kept (as PyTorch's). A compare and a blend:
      * {@code v.max(0f)} carries Java's NaN and signed-zero rules, a six-instruction sequence on
      * AVX-512 that showed in the conv epilogues' profile.
-     *
-     * <p>The conv epilogues and the channels-last ops write this expression out instead of calling
-     * it, one call level fewer for C2 to inline: a Vector API operation that C2 leaves as a call
-     * (its inlining depends on the profile and on each method's inlining budget) boxes its vectors
-     * on every call for the rest of the run (see {@code MaxPoolChannelsLast#pixel} and
-     * docs/performance-history.md, "A run that stays slow").
      */
     public static FloatVector relu(FloatVector v) { return v.blend(0f, v.lt(0f)); }
 

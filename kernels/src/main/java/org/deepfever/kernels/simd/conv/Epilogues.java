@@ -79,7 +79,7 @@ final class Epilogues {
             for (; c < full; c += L) {
                 FloatVector v = FloatVector.fromArray(S, tile, t + c);
                 if (residual) v = v.add(FloatVector.fromArray(S, ra, r + c));
-                if (relu) v = v.blend(0f, v.lt(0f)); // Simd.relu, written out (see there)
+                if (relu) v = Simd.relu(v);
                 v.intoArray(oa, o + c);
             }
             for (; c < channels; c++) {
@@ -112,10 +112,7 @@ final class Epilogues {
      */
     void reluTile(float[] dst, int dOff, int dStride, int mt) {
         for (int i = 0; i < mt; i++) {
-            for (int j = 0, d = dOff + i * dStride; j < cvec; j++, d += L) {
-                FloatVector v = FloatVector.fromArray(S, dst, d);
-                v.blend(0f, v.lt(0f)).intoArray(dst, d); // Simd.relu, written out (see there)
-            }
+            for (int j = 0, d = dOff + i * dStride; j < cvec; j++, d += L) Simd.relu(FloatVector.fromArray(S, dst, d)).intoArray(dst, d);
         }
     }
 
@@ -136,7 +133,7 @@ final class Epilogues {
             for (; j < full; j += L) {
                 FloatVector v = FloatVector.fromArray(S, tile, t + j).add(bv);
                 if (residual) v = v.add(FloatVector.fromArray(S, ra, q + j));
-                if (relu) v = v.blend(0f, v.lt(0f)); // Simd.relu, written out (see there)
+                if (relu) v = Simd.relu(v);
                 v.intoArray(oa, o + j);
             }
             for (; j < valid; j++) {

@@ -1,6 +1,7 @@
 package org.deepfever.kernels.simd;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.Vector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 import org.deepfever.core.Shape;
@@ -33,6 +34,8 @@ import org.deepfever.core.op.DepthwiseConv2d;
  */
 final class DepthwiseConvKernel implements Kernel {
     static final VectorSpecies<Float> S = Simd.SPECIES;
+    /** Accumulators pass through {@code V.cast} where they are an FMA's addend: see {@link Simd#VECTOR}. */
+    private static final Class<? extends Vector<Float>> V = Simd.VECTOR;
     static final int L = Simd.LANES;
     /** Below this many multiply-adds per call, the call runs on the calling thread only. */
     static final long PARALLEL_MIN_MACS = 150_000;
@@ -176,10 +179,10 @@ final class DepthwiseConvKernel implements Kernel {
             for (int kx = 0; kx < kw; kx++) {
                 FloatVector wv = FloatVector.fromArray(S, wTap, wRow + kx * cPad);
                 int p = row + kx * xps;
-                a0 = load(xa, p).fma(wv, a0);
-                a1 = load(xa, p + step).fma(wv, a1);
-                a2 = load(xa, p + 2 * step).fma(wv, a2);
-                a3 = load(xa, p + 3 * step).fma(wv, a3);
+                a0 = load(xa, p).fma(wv, (FloatVector) V.cast(a0));
+                a1 = load(xa, p + step).fma(wv, (FloatVector) V.cast(a1));
+                a2 = load(xa, p + 2 * step).fma(wv, (FloatVector) V.cast(a2));
+                a3 = load(xa, p + 3 * step).fma(wv, (FloatVector) V.cast(a3));
             }
         }
         if (reluOut) {
@@ -216,7 +219,7 @@ final class DepthwiseConvKernel implements Kernel {
             for (int kx = kx0; kx < kx1; kx++) {
                 FloatVector v = FloatVector.fromArray(S, xa, row + kx * xps);
                 if (reluIn) v = Simd.relu(v);
-                acc = v.fma(FloatVector.fromArray(S, wTap, wRow + kx * cPad), acc);
+                acc = v.fma(FloatVector.fromArray(S, wTap, wRow + kx * cPad), (FloatVector) V.cast(acc));
             }
         }
         return reluOut ? Simd.relu(acc) : acc;
@@ -230,7 +233,7 @@ final class DepthwiseConvKernel implements Kernel {
             for (int kx = kx0; kx < kx1; kx++) {
                 FloatVector v = FloatVector.fromArray(S, xa, row + kx * xps, m);
                 if (reluIn) v = Simd.relu(v);
-                acc = v.fma(FloatVector.fromArray(S, wTap, wRow + kx * cPad), acc);
+                acc = v.fma(FloatVector.fromArray(S, wTap, wRow + kx * cPad), (FloatVector) V.cast(acc));
             }
         }
         return reluOut ? Simd.relu(acc) : acc;
@@ -360,10 +363,10 @@ final class DepthwiseConvKernel implements Kernel {
                     for (int kx = 0; kx < kw; kx++) {
                         int at = base + ((kx % sw) * hp + py) * wph + ox + kx / sw;
                         FloatVector wv = FloatVector.broadcast(S, wPlane[wo + ky * kw + kx]);
-                        a0 = FloatVector.fromArray(S, s, at).fma(wv, a0);
-                        a1 = FloatVector.fromArray(S, s, at + L).fma(wv, a1);
-                        a2 = FloatVector.fromArray(S, s, at + 2 * L).fma(wv, a2);
-                        a3 = FloatVector.fromArray(S, s, at + 3 * L).fma(wv, a3);
+                        a0 = FloatVector.fromArray(S, s, at).fma(wv, (FloatVector) V.cast(a0));
+                        a1 = FloatVector.fromArray(S, s, at + L).fma(wv, (FloatVector) V.cast(a1));
+                        a2 = FloatVector.fromArray(S, s, at + 2 * L).fma(wv, (FloatVector) V.cast(a2));
+                        a3 = FloatVector.fromArray(S, s, at + 3 * L).fma(wv, (FloatVector) V.cast(a3));
                     }
                 }
                 storeRow(a0, oa, rowOut, ox, ow, ops, scatter, lanes);
@@ -379,7 +382,7 @@ final class DepthwiseConvKernel implements Kernel {
                 int py = oy * sh + ky;
                 for (int kx = 0; kx < kw; kx++) {
                     int at = base + ((kx % sw) * hp + py) * wph + ox + kx / sw;
-                    acc = FloatVector.fromArray(S, s, at).fma(FloatVector.broadcast(S, wPlane[wo + ky * kw + kx]), acc);
+                    acc = FloatVector.fromArray(S, s, at).fma(FloatVector.broadcast(S, wPlane[wo + ky * kw + kx]), (FloatVector) V.cast(acc));
                 }
             }
             storeRow(acc, oa, rowOut, ox, ow, ops, scatter, lanes);

@@ -72,6 +72,8 @@ public final class TileGenerator {
                             + " * already in the output plus the bias, so the tile stores the finished sum (no tile buffer, no\n"
                             + " * epilogue pass; batch 8 one thread: the residual convs 4% faster)."),
             new Channel("t5x4Acc", 5, 4, Loop.FLAT, Start.BIAS_PLUS_OUTPUT, false, "{@link #t6x4Acc} for 5-pixel tiles."),
+            new Channel("t6x4AccTaps", 6, 4, Loop.TAPS, Start.BIAS_PLUS_OUTPUT, false,
+                    "{@link #t6x4Acc} over a channels-last source (the residual 1x1 convs, read in place)."),
             new Channel("t6x2Slide3", 6, 2, Loop.SLIDE3, Start.BIAS, false,
                     "Per kernel row and input channel 8 broadcasts and 6 weight vectors feed 36 FMAs, where\n"
                             + " * {@link #t6x2} needs 18 broadcasts for the same work (with two channel vectors each of its\n"

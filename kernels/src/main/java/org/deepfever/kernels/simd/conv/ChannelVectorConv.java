@@ -230,6 +230,7 @@ final class ChannelVectorConv {
         switch (ConvPlan.plainTile(cvec, mt, acc, channelsLastSource)) {
             case T5X4_ACC -> tiles.t5x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
             case T6X4_ACC -> tiles.t6x4Acc(src, base, koff, k0, k1, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
+            case T6X4_ACC_TAPS -> tiles.t6x4AccTaps(src, base, koff, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);
             case T4X5 -> tiles.t4x5(src, base, koff, k0, k1, o0, o1, o2, o3, wt, wOff, biasT, co0, dst, dOff, dStride);
             case T5X4 -> tiles.t5x4(src, base, koff, k0, k1, o0, o1, o2, o3, o4, wt, wOff, biasT, co0, dst, dOff, dStride);
             case T6X4_TAPS -> tiles.t6x4Taps(src, base, koff, k0 / cin, k1 / cin, o0, o1, o2, o3, o4, o5, wt, wOff, biasT, co0, dst, dOff, dStride);

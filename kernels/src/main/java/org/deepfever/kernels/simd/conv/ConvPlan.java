@@ -112,7 +112,7 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
     enum Tile {
         P6X2("6x2 pixel"), P6X1("6x1 pixel"), SCALAR("scalar"),
         T6X2("6x2"), T6X2_TAPS("6x2 taps"), T6X4_TAPS("6x4 taps"), T5X4("5x4"), T4X5("4x5"),
-        T6X4_ACC("6x4 acc"), T5X4_ACC("5x4 acc"), T6X2_SLIDE3("6x2 slide3"), T5X2_SLIDE3("5x2 slide3"), T5X4_SLIDE3("5x4 slide3");
+        T6X4_ACC("6x4 acc"), T6X4_ACC_TAPS("6x4 acc taps"), T5X4_ACC("5x4 acc"), T6X2_SLIDE3("6x2 slide3"), T5X2_SLIDE3("5x2 slide3"), T5X4_SLIDE3("5x4 slide3");
         final String label;
         Tile(String label) { this.label = label; }
     }
@@ -302,7 +302,7 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
 
     /** The channel-vector tile for a plain (not sliding) tile. */
     static Tile plainTile(int panelVectors, int mt, boolean accumulate, boolean channelsLastSource) {
-        if (accumulate) return mt == 5 ? Tile.T5X4_ACC : Tile.T6X4_ACC;
+        if (accumulate) return mt == 5 ? Tile.T5X4_ACC : channelsLastSource ? Tile.T6X4_ACC_TAPS : Tile.T6X4_ACC;
         if (panelVectors == NR5) return Tile.T4X5;
         if (panelVectors == NRW) return mt == 5 ? Tile.T5X4 : Tile.T6X4_TAPS;
         return channelsLastSource ? Tile.T6X2_TAPS : Tile.T6X2;

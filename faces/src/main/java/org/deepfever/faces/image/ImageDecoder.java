@@ -110,6 +110,9 @@ public final class ImageDecoder {
                 throw new IOException(name + ": " + format + " image too large to decode (" + w + "x" + h
                         + " is over " + maxPixels + " pixels)");
             }
+            if (format.equals("BMP")) {
+                checkBmpEmbeddedSize(data, name);
+            }
             RgbImage img;
             boolean jpeg = format.equals("JPEG");
             int jpegComponents = jpeg ? jpegComponents(reader) : 0;
@@ -149,6 +152,26 @@ public final class ImageDecoder {
                     + format + " image (";
             throw new IOException(name + ": " + what + "the " + format + " reader failed: " + e + ")", e);
         }
+    }
+
+    /**
+     * A Windows BMP may wrap a JPEG or PNG stream (compression 4 or 5); ImageIO's BMP reader then
+     * allocates the header's image size ({@code biSizeImage}) before reading a byte of it, so a
+     * 62-byte file claiming 1.3 GB made it allocate 1.3 GB. Such a file is refused when the size it
+     * claims is more than the file holds.
+     */
+    private static void checkBmpEmbeddedSize(byte[] d, String name) throws IOException {
+        if (d.length < 38) return; // too short for the fields: the reader reports it
+        long header = u32(d, 14), compression = u32(d, 30), size = u32(d, 34);
+        boolean windows = header >= 40 && header != 64; // OS/2 2.x headers (64 bytes) use 4 for RLE24
+        if (windows && (compression == 4 || compression == 5) && size > d.length) {
+            throw new IOException(name + ": corrupt BMP image (it claims " + size + " bytes of embedded "
+                    + (compression == 4 ? "JPEG" : "PNG") + " data, the file has " + d.length + ")");
+        }
+    }
+
+    private static long u32(byte[] d, int at) {
+        return (d[at] & 0xFFL) | (d[at + 1] & 0xFFL) << 8 | (d[at + 2] & 0xFFL) << 16 | (d[at + 3] & 0xFFL) << 24;
     }
 
     private static String formatName(ImageReader reader) {

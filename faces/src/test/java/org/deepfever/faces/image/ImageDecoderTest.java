@@ -16,12 +16,14 @@ import java.awt.image.DataBuffer;
 import java.awt.image.IndexColorModel;
 import java.awt.image.WritableRaster;
 import java.io.ByteArrayOutputStream;
+import java.lang.management.ManagementFactory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.Random;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -97,6 +99,33 @@ class ImageDecoderTest {
         RgbImage j = ImageDecoder.decode(encode(gj, "jpeg"), "g.jpg");
         assertTrue(Math.abs(j.get(3, 3, 0) - 60) <= 2 && j.get(3, 3, 0) == j.get(3, 3, 2), Arrays.toString(px(j, 3, 3)));
         assertTrue(Math.abs(j.get(12, 3, 1) - 200) <= 2, Arrays.toString(px(j, 12, 3)));
+    }
+
+    /**
+     * A BMP wrapping a JPEG or PNG stream whose header claims more bytes than the file has (a fuzzing
+     * find: 62 bytes claiming 1.3 GB, which ImageIO's BMP reader allocated up front) is refused with
+     * its name and the sizes, and nothing near the claimed size is allocated; a well-formed header
+     * of either kind still reaches the embedded reader.
+     */
+    @Test
+    void bmpClaimingMoreEmbeddedDataThanItHasIsRefused() throws IOException {
+        byte[] crash = Base64.getDecoder().decode("Qk1iAAAAAAAAAEIAAAAoAAAAAKIAAAQAAAAAAAAABAAAAAEANVADAAAAIAAAAAEAAAAAHgAAAAACKAVQB3g=");
+        for (int compression : new int[] {4, 5}) {
+            byte[] d = crash.clone();
+            d[30] = (byte) compression;
+            com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+            long before = mx.getCurrentThreadAllocatedBytes();
+            IOException e = assertThrows(IOException.class, () -> ImageDecoder.decode(d, "huge.bmp"));
+            long allocated = mx.getCurrentThreadAllocatedBytes() - before;
+            assertEquals("huge.bmp: corrupt BMP image (it claims 1345650689 bytes of embedded " + (compression == 4 ? "JPEG" : "PNG")
+                    + " data, the file has 62)", e.getMessage());
+            assertTrue(allocated < 64L << 20, "allocated " + allocated + " bytes");
+            // the same header claiming what the file holds goes on to the embedded reader (which fails on these bytes)
+            d[34] = 20;
+            d[35] = d[36] = d[37] = 0;
+            IOException inner = assertThrows(IOException.class, () -> ImageDecoder.decode(d, "small.bmp"));
+            assertTrue(inner.getMessage().startsWith("small.bmp: ") && !inner.getMessage().contains("claims"), inner.getMessage());
+        }
     }
 
     @Test

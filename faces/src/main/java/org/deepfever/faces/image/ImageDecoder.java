@@ -170,6 +170,7 @@ public final class ImageDecoder {
         }
     }
 
+    /** The unsigned little-endian 32-bit field at {@code d[at]} (BMP headers). */
     private static long u32(byte[] d, int at) {
         return (d[at] & 0xFFL) | (d[at + 1] & 0xFFL) << 8 | (d[at + 2] & 0xFFL) << 16 | (d[at + 3] & 0xFFL) << 24;
     }
@@ -222,9 +223,7 @@ public final class ImageDecoder {
                 return n == 0 || d[n - 1] != 0x3B;
             }
             case "BMP" -> {
-                if (n < 6) return true;
-                long size = (d[2] & 0xFFL) | (d[3] & 0xFFL) << 8 | (d[4] & 0xFFL) << 16 | (d[5] & 0xFFL) << 24;
-                return size > n;
+                return n < 6 || u32(d, 2) > n;
             }
             default -> {
                 return false;

@@ -44,7 +44,7 @@ public record CpuInfo(String vendor, int family, int model, String modelName, bo
             Path p = Path.of("/proc/cpuinfo");
             return Files.isReadable(p) ? parse(Files.readString(p)) : UNKNOWN;
         } catch (IOException | RuntimeException e) {
-            return UNKNOWN; // a descriptive fact only: the kernels run the same without it
+            return UNKNOWN; // the kernels still run, with the thresholds of an unknown CPU (KernelConfig.defaults)
         }
     }
 

@@ -18,13 +18,12 @@ import jdk.incubator.vector.FloatVector;
  * (every 3x3 on the direct conv). A bad key or value fails at the first use of the SIMD backend
  * with the key, the value and what is allowed.
  *
- * <p>The fixed rules of the conv plan (lane-use thresholds of the panel widths, the 5- against
- * 6-pixel tile rule) are not knobs: they are constants of {@code ConvPlan}, each with its measurement.
- * The CPU's 512-bit FMA width ({@link CpuInfo#fma512()}) decides nothing: on Zen 5 (full width)
- * every knob moved to either side of its Zen 4 default was no faster (docs/performance-history.md,
- * "KernelConfig on Zen 5"); on an Intel Xeon (AVX-512) only the Winograd threshold was ("KernelConfig
- * on Intel Xeon"). The CPU is printed beside the plan so that a measurement on another machine kind
- * can be read against it.
+ * <p>The fixed rules of the conv plan (lane-use thresholds of the panel widths) are not knobs: they
+ * are constants of {@code ConvPlan}, each with its measurement. The CPU ({@link CpuInfo}) decides
+ * two knobs: the Winograd threshold on Intel's AVX-512 cores, and 5-pixel tiles, which AMD Zen 5
+ * does without (docs/performance-history.md, "KernelConfig on Zen 5" and "KernelConfig on Intel
+ * Xeon"). The CPU is printed beside the plan so that a measurement on another machine kind can be
+ * read against it.
  *
  * @param target               what this config is for, in words ("this JVM", "AVX-512", "AVX2")
  * @param bits                 vector width in bits: 512, 256 or 128; 0 for the scalar path (one lane).
@@ -59,21 +58,27 @@ import jdk.incubator.vector.FloatVector;
  *                             input channels, which amortise the seven held broadcasts. Default 64:
  *                             conv2d_2b (32 channels) measured 1-3% slower with them; conv2d_4a and
  *                             Mixed_6a's 3x3 faster (-4%, -2.5% at batch 8).
+ * @param fivePixelTiles       1: wide channel-vector panels take 5-pixel tiles where 6 would waste over 5%
+ *                             more of a map's tile slots (49 pixels: 10 tiles of 5, not 9 of 6); 0:
+ *                             always 6. The 5-pixel tile is the flat form (an offset load per K step: its
+ *                             tap form spilled), the 6-pixel one the tap form. Default 1, 0 on AMD Zen 5
+ *                             (see {@link #fivePixelTiles(CpuInfo)}).
  */
 public record KernelConfig(String target, int bits, int registers, int directSmallP, int acrossImagesMaxP,
-                           int winogradMinPixels, long parallelMinMacs, int im2colBlockFloats, int slideWideMinChannels) {
+                           int winogradMinPixels, long parallelMinMacs, int im2colBlockFloats, int slideWideMinChannels,
+                           int fivePixelTiles) {
 
     /** The system property, the one way to override a field (see the class comment). */
     public static final String PROPERTY = "fever.kernels";
     /** The keys {@link #PROPERTY} accepts: every component but {@code target}. */
     public static final List<String> KEYS = List.of("bits", "registers", "directSmallP", "acrossImagesMaxP",
-            "winogradMinPixels", "parallelMinMacs", "im2colBlockFloats", "slideWideMinChannels");
+            "winogradMinPixels", "parallelMinMacs", "im2colBlockFloats", "slideWideMinChannels", "fivePixelTiles");
 
     /**
      * Checks the fields.
      *
      * @throws IllegalArgumentException for a width other than 0, 128, 256, 512, registers other than 16
-     *                                  or 32, or a negative threshold
+     *                                  or 32, a negative threshold, or fivePixelTiles other than 0 or 1
      */
     public KernelConfig {
         if (bits != 0 && bits != 128 && bits != 256 && bits != 512) throw bad("bits", bits, "0 (scalar), 128, 256 or 512");
@@ -84,6 +89,7 @@ public record KernelConfig(String target, int bits, int registers, int directSma
         if (parallelMinMacs < 0) throw bad("parallelMinMacs", parallelMinMacs, ">= 0");
         if (im2colBlockFloats < 1) throw bad("im2colBlockFloats", im2colBlockFloats, ">= 1");
         if (slideWideMinChannels < 0) throw bad("slideWideMinChannels", slideWideMinChannels, ">= 0");
+        if (fivePixelTiles != 0 && fivePixelTiles != 1) throw bad("fivePixelTiles", fivePixelTiles, "0 or 1");
     }
 
     private static IllegalArgumentException bad(String key, long value, String allowed) {
@@ -92,7 +98,19 @@ public record KernelConfig(String target, int bits, int registers, int directSma
 
     /** The defaults for a vector unit of {@code bits} bits (0: scalar) and {@code registers} registers on {@code cpu}. */
     static KernelConfig defaults(String target, int bits, int registers, CpuInfo cpu) {
-        return new KernelConfig(target, bits, registers, 1200, 64, winogradMinPixels(cpu, bits), 400_000, 96 * 1024, 64);
+        return new KernelConfig(target, bits, registers, 1200, 64, winogradMinPixels(cpu, bits), 400_000, 96 * 1024, 64, fivePixelTiles(cpu));
+    }
+
+    /**
+     * Whether 5-pixel tiles are taken on ragged maps: not on AMD Zen 5 (family 26 and later with
+     * full-width 512-bit FMAs). There the 6-pixel tap tile on the 7x7 and 3x3 maps made full-size
+     * DeepFEVER 8% faster at batch 1 on one thread (LayerProfile, 3 alternated pairs: 13.46/15.93/16.28
+     * against 14.72/17.11/17.46 ms), 3-6% on two, 1% at batch 8 on two. On Zen 4 the two were level
+     * (1.000 at batch 1); on an Intel Xeon (AVX-512) within the noise (7x7 convs 2.6% faster at batch
+     * 8, 3x3 mixed), so both keep 5.
+     */
+    static int fivePixelTiles(CpuInfo cpu) {
+        return cpu.vendor().equals("AuthenticAMD") && cpu.fma512() == CpuInfo.Fma512.FULL_WIDTH ? 0 : 1;
     }
 
     /**
@@ -155,7 +173,7 @@ public record KernelConfig(String target, int bits, int registers, int directSma
                 o.intOf("bits", bits), o.intOf("registers", registers), o.intOf("directSmallP", directSmallP),
                 o.intOf("acrossImagesMaxP", acrossImagesMaxP), o.intOf("winogradMinPixels", winogradMinPixels),
                 o.longOf("parallelMinMacs", parallelMinMacs, Long.MIN_VALUE, Long.MAX_VALUE), o.intOf("im2colBlockFloats", im2colBlockFloats),
-                o.intOf("slideWideMinChannels", slideWideMinChannels));
+                o.intOf("slideWideMinChannels", slideWideMinChannels), o.intOf("fivePixelTiles", fivePixelTiles));
     }
 
     /** Floats per vector: bits / 32, 1 on the scalar path. */
@@ -179,6 +197,7 @@ public record KernelConfig(String target, int bits, int registers, int directSma
         out.add("parallelMinMacs = " + parallelMinMacs);
         out.add("im2colBlockFloats = " + im2colBlockFloats);
         out.add("slideWideMinChannels = " + slideWideMinChannels);
+        out.add("fivePixelTiles = " + fivePixelTiles);
         return out;
     }
 }

@@ -68,6 +68,19 @@ class KernelConfigTest {
     }
 
     @Test
+    void zen5TakesSixPixelTilesOnRaggedMaps() {
+        CpuInfo zen5 = CpuInfo.parse(CpuInfoTest.cpuinfo("AuthenticAMD", 26, 2, "AMD EPYC", "avx2 fma avx512f"));
+        CpuInfo zen4 = CpuInfo.parse(CpuInfoTest.cpuinfo("AuthenticAMD", 25, 17, "AMD EPYC 9454", "avx2 fma avx512f"));
+        CpuInfo xeon = CpuInfo.parse(CpuInfoTest.cpuinfo("GenuineIntel", 6, 167, "Intel(R) Xeon(R) Processor", "avx2 fma avx512f"));
+        assertEquals(0, KernelConfig.forThisJvm("", zen5).fivePixelTiles());
+        assertEquals(1, KernelConfig.forThisJvm("", zen4).fivePixelTiles());
+        assertEquals(1, KernelConfig.forThisJvm("", xeon).fivePixelTiles());
+        assertEquals(1, KernelConfig.avx512().fivePixelTiles());
+        assertEquals(1, KernelConfig.forThisJvm("fivePixelTiles=1", zen5).fivePixelTiles());
+        assertMessage("fivePixelTiles must be 0 or 1, got 2", () -> KernelConfig.avx512().with("fivePixelTiles=2"));
+    }
+
+    @Test
     void thisJvmReadsTheProperty() {
         assertEquals(KernelConfig.current(), KernelConfig.forThisJvm(System.getProperty(KernelConfig.PROPERTY, "")));
         assertTrue(KernelConfig.current().lines().get(0).startsWith("target = this JVM"));

@@ -30,6 +30,8 @@ final class ChannelVectorConv {
     private final int cvec, nrl;
     /** Whether row tiles may slide (see {@link ConvPlan#slides}). */
     private final boolean slide3;
+    /** Whether ragged maps may take 5-pixel tiles (the config's, as the plan has it). */
+    private final boolean fivePixelTiles;
     /** Bias zero-padded to whole panels: the accumulators start from it. */
     private final float[] biasT;
     private final Epilogues epilogues;
@@ -45,12 +47,13 @@ final class ChannelVectorConv {
     private record Loop(ConvPlan plan, CallGeometry g, float[] scratch, int tasks, IntConsumer body) {}
     private volatile Loop lastLoop;
 
-    ChannelVectorConv(Conv2d op, ConvSpec s, float[] bias, int panelVectors, boolean slide3) {
+    ChannelVectorConv(Conv2d op, ConvSpec s, float[] bias, int panelVectors, boolean slide3, boolean fivePixelTiles) {
         this.op = op;
         this.s = s;
         this.cvec = panelVectors;
         this.nrl = panelVectors * L;
         this.slide3 = slide3;
+        this.fivePixelTiles = fivePixelTiles;
         this.biasT = java.util.Arrays.copyOf(bias, s.panels(nrl) * nrl);
         this.epilogues = new Epilogues(s, bias, panelVectors);
         this.tiles = new ChannelTiles(s.cin(), s.kh(), s.dh());
@@ -88,7 +91,7 @@ final class ChannelVectorConv {
         int pix = copyCl ? s.cin() : xPix == 0 ? 0 : inPlace ? xPix : s.cin();
         SourceGeometry sg = xPix == 0 ? nchwSource : channelsLastSource;
         if (sg != null && sg.fits(h, w, oh, ow, pix, inPlace)) return sg;
-        sg = SourceGeometry.of(s, h, w, oh, ow, pix, inPlace, ConvPlan.columnMajor(s, inPlace), ConvPlan.tilePixels(cvec, slide3, oh * ow, ow));
+        sg = SourceGeometry.of(s, h, w, oh, ow, pix, inPlace, ConvPlan.columnMajor(s, inPlace), ConvPlan.tilePixels(cvec, slide3, oh * ow, ow, fivePixelTiles));
         if (xPix == 0) nchwSource = sg; else channelsLastSource = sg;
         return sg;
     }

@@ -49,7 +49,7 @@ final class ConvKernel implements Kernel {
         float[] bias = c.bias() == null ? new float[s.cout()] : c.bias().toFloatArray();
         int nv = ConvPlan.channelPanelVectors(s, cfg, forced);
         pixel = new PixelVectorConv(c, s, bias);
-        channel = new ChannelVectorConv(c, s, bias, nv, ConvPlan.slides(s, cfg, nv));
+        channel = new ChannelVectorConv(c, s, bias, nv, ConvPlan.slides(s, cfg, nv), cfg.fivePixelTiles() == 1);
     }
 
     /** The plan of a call with these shapes, NCHW tensors (what the executor's scratch sizing sees). */

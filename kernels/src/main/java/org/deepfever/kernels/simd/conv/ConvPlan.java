@@ -254,12 +254,13 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
      * Pixels per channel-vector tile ({@code ow}: the output width, 0 when tiles span images): 5 for
      * sliding tiles on wide panels, and on rows that 5 divides and 6 does not (67x67's 65, 15x15:
      * every tile then lies inside one row); 4 for five-vector panels; for other wide panels 5 when
-     * that wastes clearly fewer tile slots (49 pixels: 10 tiles of 5 instead of 9 of 6); else 6.
+     * that wastes clearly fewer tile slots (49 pixels: 10 tiles of 5 instead of 9 of 6) and the CPU's
+     * config takes 5-pixel tiles ({@link KernelConfig#fivePixelTiles()}); else 6.
      */
-    static int tilePixels(int panelVectors, boolean slide3, int p, int ow) {
+    static int tilePixels(int panelVectors, boolean slide3, int p, int ow, boolean fivePixelTiles) {
         if (slide3 && ow > 0 && (panelVectors == NRW || ow % MT != 0 && ow % 5 == 0)) return 5;
         if (panelVectors == NR5) return 4;
-        if (panelVectors != NRW) return MT;
+        if (panelVectors != NRW || !fivePixelTiles) return MT;
         int waste6 = (p + MT - 1) / MT * MT - p, waste5 = (p + 4) / 5 * 5 - p;
         return waste6 - waste5 > FIVE_PIXEL_GAIN * p ? 5 : MT;
     }
@@ -339,13 +340,13 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
         Epilogue e = channelEpilogue(c);
         int panels = s.panels(nrl), perTask = channelPerTask(s, cfg, nv, c.h(), c.w(), c.oh(), c.ow());
         // per image: the (panel, tile) units cut into chunks so that images x chunks divides among the threads
-        int mt = tilePixels(nv, slide3, p, c.ow());
+        int mt = tilePixels(nv, slide3, p, c.ow(), cfg.fivePixelTiles() == 1);
         int chunks = Math.min(t / gcd(c.n(), t), panels * ((p + mt - 1) / mt)), tasks = c.n() * chunks;
         long scratch = (long) tasks * perTask; // a split across images never has more tasks
         Set<Tile> tiles = EnumSet.noneOf(Tile.class);
         if (across) { // one sequence of tiles over the batch, threads taking contiguous runs
             int total = c.n() * p;
-            mt = tilePixels(nv, slide3, total, 0);
+            mt = tilePixels(nv, slide3, total, 0, cfg.fivePixelTiles() == 1);
             tasks = Math.max(1, Math.min(t, (total + mt - 1) / mt));
             chunks = tasks;
             for (int pn = 0; pn < panels; pn++) {

@@ -71,6 +71,10 @@ class ConvPlanTest {
         ConvSpec s = ConvSpec.of(conv(128, 64, 1, 1, 1, 0, true));
         ConvPlan inPlace = ConvPlan.direct(s, AVX512, ConvPlan.Forced.AUTO, new ConvPlan.Call(1, 7, 7, 7, 7, true, true, true, true, true, 1));
         assertTrue(inPlace.tiles().contains(ConvPlan.Tile.T5X4_ACC), inPlace.tiles().toString());
+        // without 5-pixel tiles (Zen 5) the same conv takes the 6-pixel tap tile
+        ConvPlan six = ConvPlan.direct(s, AVX512.with("fivePixelTiles=0"), ConvPlan.Forced.AUTO, new ConvPlan.Call(1, 7, 7, 7, 7, true, true, true, true, true, 1));
+        assertEquals(6, six.tilePixels());
+        assertTrue(six.tiles().contains(ConvPlan.Tile.T6X4_ACC_TAPS), six.tiles().toString());
         assertEquals(ConvPlan.Epilogue.CHANNELS_LAST, inPlace.epilogue());
         // at batch 8 the 7x7 map is tiled across images
         assertTrue(ConvPlan.direct(s, AVX512, ConvPlan.Forced.AUTO, new ConvPlan.Call(8, 7, 7, 7, 7, true, true, true, true, true, 2)).acrossImages());

@@ -55,6 +55,14 @@ public class SimdConvTest {
         return new ConvKernel(c, SPLIT, f, false);
     }
 
+    /**
+     * The wide panels with the other 5-pixel tile rule than this CPU's ({@link KernelConfig#fivePixelTiles()}),
+     * so that both rules run on every machine.
+     */
+    static ConvKernel wideOtherPixelRule(Conv2d c) {
+        return new ConvKernel(c, SPLIT.with("fivePixelTiles=" + (1 - SPLIT.fivePixelTiles())), ConvPlan.Forced.CHANNEL_VECTOR_WIDE, false);
+    }
+
     /** Winograd with {@code nv}-vector panels on every map size. */
     static WinogradConv winograd(Conv2d c, int nv) { return new WinogradConv(c, WINOGRAD_ANY, nv, false); }
 
@@ -155,8 +163,9 @@ public class SimdConvTest {
 
         // the backend's own choice, then each orientation forced, always split over the threads
         List<Kernel> kernelList = new ArrayList<>(List.of(SIMD.prepare(conv), forced(conv, 0), forced(conv, 1),
-                forced(conv, 2), forced(conv, 3)));
-        List<String> kindList = new ArrayList<>(List.of("chosen", "pixel-vector", "channel-vector", "channel-vector wide", "channel-vector five"));
+                forced(conv, 2), forced(conv, 3), wideOtherPixelRule(conv)));
+        List<String> kindList = new ArrayList<>(List.of("chosen", "pixel-vector", "channel-vector", "channel-vector wide", "channel-vector five",
+                "channel-vector wide, other 5-pixel rule"));
         if (!Simd.SCALAR && ConvPlan.winogradShape(ConvSpec.of(conv)) && !conv.residual()) { // on every map size, whatever Cout
             kernelList.add(winograd(conv, ConvPlan.NRW));
             kindList.add("winograd 4-vector panels");

@@ -127,6 +127,41 @@ class ExecutorTest {
         }
     }
 
+    /**
+     * Batch lanes: a batch of at least as many items as threads runs as one single-threaded
+     * sub-batch per thread, so each item gets exactly what a one-thread graph gives its lane's
+     * sub-batch (bit for bit), outputs in input order; smaller batches run whole on the pool.
+     */
+    @Test
+    void batchLanesRunEachSubBatchOnOneThread() {
+        Graph graph = smallImageStage();
+        try (ThreadPool three = new ThreadPool(3); ThreadPool one = new ThreadPool(1);
+             CompiledGraph lanes = new CompiledGraph(graph, new SimdBackend(), new ReferenceBackend(), three, false);
+             CompiledGraph single = new CompiledGraph(graph, new SimdBackend(), new ReferenceBackend(), one, false)) {
+            assertEquals(1, lanes.lanes(1));
+            assertEquals(1, lanes.lanes(2));
+            assertEquals(3, lanes.lanes(3));
+            assertEquals(3, lanes.lanes(5));
+            assertEquals(1, single.lanes(8));
+            Tensor x = r(5, 24, 9, 9);
+            int[][] subBatches = {{0, 1}, {1, 2}, {3, 2}}; // 5 items on 3 lanes: 1, 2, 2
+            for (int rep = 0; rep < 2; rep++) { // the second run reuses the lanes' pooled plans
+                Map<String, Tensor> got = lanes.run(Map.of("image", x));
+                long peak = 0;
+                for (int[] sb : subBatches) {
+                    Map<String, Tensor> want = single.run(Map.of("image", x.slice(0, sb[0], sb[1]).copy()));
+                    peak += single.peakActivationBytes(sb[1]);
+                    for (String name : want.keySet()) {
+                        assertEquals(5, got.get(name).dim(0), name);
+                        org.junit.jupiter.api.Assertions.assertArrayEquals(want.get(name).toFloatArray(),
+                                got.get(name).slice(0, sb[0], sb[1]).toFloatArray(), name + " items " + sb[0] + ".." + (sb[0] + sb[1] - 1));
+                    }
+                }
+                assertEquals(peak, lanes.peakActivationBytes(5), "the lanes' arenas together");
+            }
+        }
+    }
+
     @Test
     void serviceLoaderPrefersSimd() {
         if (System.getProperty(Backends.PROPERTY) == null) assertEquals("simd", Backends.preferred().name());

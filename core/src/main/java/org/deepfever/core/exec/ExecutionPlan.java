@@ -33,6 +33,8 @@ import org.deepfever.core.op.Concat;
  */
 public final class ExecutionPlan implements ExecContext {
     private final CompiledGraph compiled;
+    /** The pool the kernels split their loops over: the graph's, or a one-thread pool for a batch lane. */
+    private final ThreadPool pool;
     private final Graph graph;
     private final int batch;
     private final Shape[] shapes;
@@ -48,8 +50,9 @@ public final class ExecutionPlan implements ExecContext {
     private final Tensor[] views;
     private final Tensor[][] nodeInputs;
 
-    ExecutionPlan(CompiledGraph compiled, int batch) {
+    ExecutionPlan(CompiledGraph compiled, int batch, ThreadPool pool) {
         this.compiled = compiled;
+        this.pool = pool;
         this.graph = compiled.graph();
         this.batch = batch;
         this.shapes = graph.inferShapes(batch);
@@ -119,7 +122,7 @@ public final class ExecutionPlan implements ExecContext {
         for (int i = 0; i < nodes.size(); i++) {
             Node n = nodes.get(i);
             nodeInputs[i] = new Tensor[n.inputCount()];
-            scratchSize = Math.max(scratchSize, compiled.kernel(i).scratchFloats(inputShapes(n), shapes[n.output()], compiled.pool().threads()));
+            scratchSize = Math.max(scratchSize, compiled.kernel(i).scratchFloats(inputShapes(n), shapes[n.output()], pool.threads()));
         }
         scratch = new float[Math.toIntExact(scratchSize)];
     }
@@ -304,7 +307,7 @@ public final class ExecutionPlan implements ExecContext {
     public List<KernelChoice> kernelChoices() {
         List<Node> nodes = graph.nodes();
         List<KernelChoice> out = new ArrayList<>(nodes.size());
-        int threads = compiled.pool().threads();
+        int threads = pool.threads();
         for (int i = 0; i < nodes.size(); i++) {
             Node n = nodes.get(i);
             Tensor[] in = new Tensor[n.inputCount()];
@@ -325,7 +328,7 @@ public final class ExecutionPlan implements ExecContext {
         return t == null ? "-" : t.isChannelsLast() ? "NHWC" : "NCHW";
     }
 
-    @Override public ThreadPool pool() { return compiled.pool(); }
+    @Override public ThreadPool pool() { return pool; }
     @Override public float[] scratch() { return scratch; }
 
     Map<String, Tensor> execute(Map<String, Tensor> inputs) {

@@ -272,4 +272,13 @@ class ExtractCommandTest {
         assertEquals(2, run("extract", "--model", bogus.toString(), faces().get(0).toString()));
         assertEquals(2, run("info", "--model", tmp.resolve("missing.onnx").toString()));
     }
+
+    /** Runs of a few images on the CPU take the scalar kernels, which are compiled at once; longer runs and GPUs do not. */
+    @Test
+    void shortRunsAreThoseOfAFewImagesOnTheCpu() {
+        assertTrue(ExtractCommand.shortRun(1, null));
+        assertTrue(ExtractCommand.shortRun(ExtractCommand.SHORT_RUN_MAX_IMAGES, "cpu"));
+        assertFalse(ExtractCommand.shortRun(ExtractCommand.SHORT_RUN_MAX_IMAGES + 1, null));
+        assertFalse(ExtractCommand.shortRun(1, "cuda"));
+    }
 }

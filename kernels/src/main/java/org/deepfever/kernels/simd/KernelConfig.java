@@ -12,7 +12,9 @@ import jdk.incubator.vector.FloatVector;
  * AVX2 ones or under {@code -XX:UseAVX=2}); {@link #avx512()} and {@link #avx2()} are the same
  * defaults for the other two machine kinds, for planning only ({@code fever info --kernels=...}).
  *
- * <p>Experiments override fields through one system property, and only through it:
+ * <p>A short run may take the scalar path instead, before anything has used the config
+ * ({@link #preferScalarForShortRun()}: {@code fever extract} on a few images). Experiments override
+ * fields through one system property, and only through it:
  * {@code -Dfever.kernels=key=value,key=value}, keys as the record's component names (see
  * {@link #KEYS}), e.g. {@code -Dfever.kernels=bits=256} or {@code -Dfever.kernels=winogradMinPixels=1000000}
  * (every 3x3 on the direct conv). A bad key or value fails at the first use of the SIMD backend
@@ -146,6 +148,29 @@ public record KernelConfig(String target, int bits, int registers, int directSma
         KernelConfig c = current;
         if (c == null) current = c = forThisJvm(System.getProperty(PROPERTY, ""));
         return c;
+    }
+
+    /**
+     * Makes this JVM's kernels take the scalar path ({@code bits = 0}) for a short run, where the first
+     * results count and throughput does not: its plain loops are compiled by C2 within milliseconds,
+     * while the vector kernels run boxed (~100x slower) until C2 has compiled each of them, about a
+     * second into a run. Full-size DeepFEVER, one 140x140 face, whole {@code fever extract}, AMD EPYC
+     * (Zen 5), 2 threads: 1.07-1.09 s against 2.08-2.10 s, peak RSS 231 against 344 MB; from about
+     * 16 faces on the vector kernels are ahead (docs/cold-start.md). Results differ from the vector
+     * kernels' by float rounding (the scalar path sums in another order and runs 3x3 convs direct).
+     * Does nothing when {@code -Dfever.kernels} is set (the user's choice stands) or when this JVM's
+     * config is already in use; call it before the first model is loaded.
+     *
+     * @return whether this JVM's kernels run the scalar path now
+     * @throws IllegalArgumentException when {@code -Dfever.kernels} is malformed (as {@link #current()})
+     */
+    public static synchronized boolean preferScalarForShortRun() {
+        if (current == null && System.getProperty(PROPERTY, "").isBlank()) {
+            KernelConfig c = forThisJvm("");
+            current = new KernelConfig("this JVM, scalar for a short run", 0, c.registers(), c.directSmallP(), c.acrossImagesMaxP(),
+                    c.winogradMinPixels(), c.parallelMinMacs(), c.im2colBlockFloats(), c.slideWideMinChannels(), c.fivePixelTiles());
+        }
+        return current().scalar();
     }
 
     /** This JVM's defaults on this CPU with the overrides of {@code spec} ({@code key=value,...}, may be empty). */

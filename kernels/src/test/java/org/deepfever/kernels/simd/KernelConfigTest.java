@@ -81,6 +81,13 @@ class KernelConfigTest {
     }
 
     @Test
+    void aShortRunNeverSwitchesAConfigInUse() {
+        KernelConfig inUse = KernelConfig.current(); // the kernels of this JVM were planned with it
+        assertEquals(inUse.scalar(), KernelConfig.preferScalarForShortRun());
+        assertSame(inUse, KernelConfig.current());
+    }
+
+    @Test
     void thisJvmReadsTheProperty() {
         assertEquals(KernelConfig.current(), KernelConfig.forThisJvm(System.getProperty(KernelConfig.PROPERTY, "")));
         assertTrue(KernelConfig.current().lines().get(0).startsWith("target = this JVM"));

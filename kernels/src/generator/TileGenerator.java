@@ -89,6 +89,12 @@ public final class TileGenerator {
             new Pixel("p6x2", 6, 2, "The pixel-vector tile: 6 output channels x 2 vectors of pixels."),
             new Pixel("p6x1", 6, 1, "{@link #p6x2} for the last single vector of a block."));
 
+    /** The scalar path's pixel-vector tiles (one lane: a "vector" is one pixel), plain floats and {@code Math.fma}. */
+    static final List<Pixel> PIXEL_SCALAR = List.of(
+            new Pixel("s6x2", 6, 2, "{@link #p6x2} on the scalar path: twelve independent sums in scalar registers, so that the loop\n"
+                    + " * is bound by FMA throughput rather than by one chain's latency; each sums over K in order from 0.\n"
+                    + " * Small and simple, so C2 compiles it within milliseconds: the short-run path (KernelConfig bits = 0)."));
+
     /**
      * Writes ChannelTiles.java and PixelTiles.java of package {@code args[1]} under directory {@code args[0]}.
      *
@@ -101,7 +107,9 @@ public final class TileGenerator {
         Files.createDirectories(dir);
         write(dir.resolve("ChannelTiles.java"), file(args[1], "ChannelTiles", CHANNEL_DOC, sizes("ChannelTiles", "cin", "kh", "dh"),
                 CHANNEL.stream().map(TileGenerator::channel).toList()));
-        write(dir.resolve("PixelTiles.java"), file(args[1], "PixelTiles", PIXEL_DOC, sizes("PixelTiles", "k"), PIXEL.stream().map(TileGenerator::pixel).toList()));
+        List<String> pixelTiles = new ArrayList<>(PIXEL.stream().map(TileGenerator::pixel).toList());
+        PIXEL_SCALAR.stream().map(TileGenerator::pixelScalar).forEach(pixelTiles::add);
+        write(dir.resolve("PixelTiles.java"), file(args[1], "PixelTiles", PIXEL_DOC, sizes("PixelTiles", "k"), pixelTiles));
     }
 
     /** Writes only when the text changed, so an unchanged generator does not make the module recompile. */
@@ -292,6 +300,34 @@ public final class TileGenerator {
             for (int j = 0; j < v; j++) {
                 int at = 2 * i + j;
                 b.append("        ").append(acc(i, j)).append(".intoArray(tile, tOff").append(at == 0 ? "" : at == 1 ? " + L" : " + " + at + " * L").append(");\n");
+            }
+        }
+        return b.append("    }\n").toString();
+    }
+
+    /** A scalar-path tile: as {@link #pixel} with one lane, in plain floats (rows 2 apart in the tile buffer). */
+    private static String pixelScalar(Pixel t) {
+        int rows = t.rows(), v = t.vectors();
+        StringBuilder b = new StringBuilder();
+        b.append("    /**\n     * ").append(t.doc().replace("\n * ", "\n     * ")).append("\n     */\n");
+        b.append("    void ").append(t.name()).append("(float[] wp, float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {\n");
+        for (int i = 0; i < rows; i++) {
+            b.append("        float ");
+            for (int j = 0; j < v; j++) b.append(j > 0 ? ", " : "").append(acc(i, j)).append(" = 0f");
+            b.append(";\n");
+        }
+        b.append("        int wEnd = wOff + k * ").append(rows).append(";\n");
+        b.append("        for (int wi = wOff, bi = bOff; wi < wEnd; wi += ").append(rows).append(", bi += bStride) {\n");
+        for (int j = 0; j < v; j++) b.append("            float b").append(j).append(" = b[bi").append(j == 0 ? "" : " + " + j).append("];\n");
+        for (int i = 0; i < rows; i++) {
+            b.append("            ").append(i == 0 ? "float a = " : "a = ").append("wp[wi").append(i == 0 ? "" : " + " + i).append("];\n");
+            for (int j = 0; j < v; j++) b.append("            ").append(acc(i, j)).append(" = Math.fma(a, b").append(j).append(", ").append(acc(i, j)).append(");\n");
+        }
+        b.append("        }\n");
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < v; j++) {
+                int at = 2 * i + j;
+                b.append("        tile[tOff").append(at == 0 ? "" : " + " + at).append("] = ").append(acc(i, j)).append(";\n");
             }
         }
         return b.append("    }\n").toString();

@@ -119,47 +119,13 @@ final class PixelVectorConv {
         }
     }
 
-    /**
-     * Scalar path (LANES == 1): the same tile, plain loops, into the same tile buffer layout. Twelve
-     * independent accumulators per K step (the 6x2 tile in scalar registers), so that the loop is
-     * bound by FMA throughput, not by one chain's latency; each sum runs over K in order from 0, as
-     * one accumulator would. Small and simple, so C2 compiles it within milliseconds: the scalar
-     * path is also the cold-start path ({@code KernelConfig} bits = 0).
-     */
+    /** Scalar path (LANES == 1): the same tile, plain loops, into the same tile buffer layout ({@link PixelTiles#s6x2}). */
     private void tileScalar(float[] packed, int nr, float[] b, int bOff, int bStride, int wOff, float[] tile, int tOff) {
-        int k = s.k();
         if (nr == NR) {
-            float c00 = 0f, c01 = 0f, c10 = 0f, c11 = 0f, c20 = 0f, c21 = 0f, c30 = 0f, c31 = 0f, c40 = 0f, c41 = 0f, c50 = 0f, c51 = 0f;
-            for (int kk = 0, w = wOff, x = bOff; kk < k; kk++, w += MR, x += bStride) {
-                float b0 = b[x], b1 = b[x + 1];
-                float w0 = packed[w], w1 = packed[w + 1], w2 = packed[w + 2], w3 = packed[w + 3], w4 = packed[w + 4], w5 = packed[w + 5];
-                c00 = Math.fma(w0, b0, c00);
-                c01 = Math.fma(w0, b1, c01);
-                c10 = Math.fma(w1, b0, c10);
-                c11 = Math.fma(w1, b1, c11);
-                c20 = Math.fma(w2, b0, c20);
-                c21 = Math.fma(w2, b1, c21);
-                c30 = Math.fma(w3, b0, c30);
-                c31 = Math.fma(w3, b1, c31);
-                c40 = Math.fma(w4, b0, c40);
-                c41 = Math.fma(w4, b1, c41);
-                c50 = Math.fma(w5, b0, c50);
-                c51 = Math.fma(w5, b1, c51);
-            }
-            tile[tOff] = c00;
-            tile[tOff + 1] = c01;
-            tile[tOff + NR] = c10;
-            tile[tOff + NR + 1] = c11;
-            tile[tOff + 2 * NR] = c20;
-            tile[tOff + 2 * NR + 1] = c21;
-            tile[tOff + 3 * NR] = c30;
-            tile[tOff + 3 * NR + 1] = c31;
-            tile[tOff + 4 * NR] = c40;
-            tile[tOff + 4 * NR + 1] = c41;
-            tile[tOff + 5 * NR] = c50;
-            tile[tOff + 5 * NR + 1] = c51;
+            tiles.s6x2(packed, b, bOff, bStride, wOff, tile, tOff);
             return;
         }
+        int k = s.k();
         for (int r = 0; r < MR; r++) {
             for (int j = 0; j < nr; j++) {
                 float acc = 0f;

@@ -38,6 +38,11 @@ final class ChannelVectorConv {
     /** The register tiles, with this conv's sizes. */
     private final ChannelTiles tiles;
     private final int tile;
+    /** K-blocked panels ({@link #blockedPanel}): one "tap" of KOFF0 spans a block's channels; zeros start the later blocks. */
+    private static final int[] KOFF0 = {0};
+    private final float[] zeroBias;
+    /** Tap tiles whose one "tap" is a whole K block ({@link ConvPlan#K_BLOCK} channels), and the last, shorter block. */
+    private final ChannelTiles blockTiles, tailTiles;
     /** The packed weights, made on first need (immutable once published). */
     private volatile float[] packed;
     /** Source geometry of the last input size seen, NCHW and channels-last input (immutable once published). */
@@ -58,6 +63,9 @@ final class ChannelVectorConv {
         this.epilogues = new Epilogues(s, bias, panelVectors);
         this.tiles = new ChannelTiles(s.cin(), s.kh(), s.dh());
         this.tile = ConvPlan.tileBufferFloats(L);
+        this.zeroBias = new float[nrl];
+        this.blockTiles = new ChannelTiles(ConvPlan.K_BLOCK, 1, 1);
+        this.tailTiles = new ChannelTiles(s.cin() % ConvPlan.K_BLOCK == 0 ? ConvPlan.K_BLOCK : s.cin() % ConvPlan.K_BLOCK, 1, 1);
     }
 
     /** Panels {@code [panels][K][cvec*L]}, K tap-major, packed on first need. */
@@ -127,7 +135,12 @@ final class ChannelVectorConv {
             int oImg = g.oOff() + img * g.oBatch();
             int rImg = g.rOff() + img * g.rBatch();
             for (int c = u0 / tiles, cEnd = (u1 - 1) / tiles; c <= cEnd; c++) {
-                for (int q = Math.max(u0 - c * tiles, 0), q1 = Math.min(u1 - c * tiles, tiles); q < q1; q++) {
+                int q0 = Math.max(u0 - c * tiles, 0), q1 = Math.min(u1 - c * tiles, tiles);
+                if (plan.kBlock() > 0) {
+                    blockedPanel(plan.epilogue(), plan.kBlock(), src, base, sg, wt, c, q0, q1, mt, scratch, sOff, g, oImg, rImg, resInPlace);
+                    continue;
+                }
+                for (int q = q0; q < q1; q++) {
                     channelTile(plan.epilogue(), src, base, sg, wt, c, q * mt, mt, scratch, sOff, g, oImg, rImg, resInPlace);
                 }
             }
@@ -179,6 +192,47 @@ final class ChannelVectorConv {
             }
         };
         return new Loop(plan, g, scratch, tasks, body);
+    }
+
+    /**
+     * Tiles [q0, q1) of panel {@code c} of one image, K in blocks of {@code kb} input channels
+     * ({@link ConvPlan#kBlock}: a 1x1 conv read in place from a channels-last source, 6x4 tap tiles).
+     * Tiles that go through the tile buffer run the whole K first; then, block by block, each whole
+     * tile runs that block's channels against the partial sums it left in the channels-last output
+     * (the first block from the bias, or bias and residual), ReLU after the last. Each sum takes its
+     * terms in the same order as in one pass, so the results keep their bits.
+     */
+    private void blockedPanel(ConvPlan.Epilogue epilogue, int kb, float[] src, int base, SourceGeometry sg, float[] wt, int c, int q0, int q1,
+                              int mt, float[] scratch, int sOff, CallGeometry g, int oImg, int rImg, boolean resInPlace) {
+        int cin = s.cin(), co0 = c * nrl;
+        boolean residual = s.residual(), acc = ConvPlan.accumulates(residual, resInPlace, true, cvec);
+        boolean fullPanel = co0 + nrl <= s.cout();
+        for (int q = q0; q < q1; q++) {
+            if (!ConvPlan.storesToOutput(epilogue, (q + 1) * mt <= g.p(), fullPanel, residual, acc)) {
+                channelTile(epilogue, src, base, sg, wt, c, q * mt, mt, scratch, sOff, g, oImg, rImg, resInPlace);
+            }
+        }
+        int[] poff = sg.poff();
+        float[] dst = g.oa();
+        int dStride = g.oPix();
+        for (int k0 = 0; k0 < cin; k0 += kb) {
+            ChannelTiles t = cin - k0 >= kb ? blockTiles : tailTiles;
+            int wOff = (c * cin + k0) * nrl, b = base + k0; // a 1x1 conv: K is the input channels, a pixel's at b + its offset
+            boolean first = k0 == 0, last = k0 + kb >= cin;
+            for (int q = q0; q < q1; q++) {
+                int p0 = q * mt;
+                if (!ConvPlan.storesToOutput(epilogue, p0 + mt <= g.p(), fullPanel, residual, acc)) continue;
+                int dOff = oImg + p0 * dStride + co0;
+                if (first && !residual) {
+                    t.t6x4Taps(src, b, KOFF0, 0, 1, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
+                            wt, wOff, biasT, co0, dst, dOff, dStride);
+                } else { // from bias and residual (first block), else from the partial sums alone
+                    t.t6x4AccTaps(src, b, KOFF0, 0, 1, poff[p0], poff[p0 + 1], poff[p0 + 2], poff[p0 + 3], poff[p0 + 4], poff[p0 + 5],
+                            wt, wOff, first ? biasT : zeroBias, first ? co0 : 0, dst, dOff, dStride);
+                }
+                if (last && s.relu()) epilogues.reluTile(dst, dOff, dStride, mt);
+            }
+        }
     }
 
     /** Input offset of pixel {@code q} of the batch's pixel sequence ({@code total} pixels, {@code p} per image). */

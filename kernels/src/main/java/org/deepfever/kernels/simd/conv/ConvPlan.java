@@ -42,9 +42,12 @@ import org.deepfever.kernels.simd.KernelConfig;
  * @param split         the split's details, per algorithm (see {@link #describe})
  * @param scratchFloats scratch the call needs: tasks x per-task floats (channel-vector: of the per-image
  *                      split, which a split across images never exceeds)
+ * @param kBlock        channel-vector: the panel's whole tiles run K in blocks of this many input channels,
+ *                      block after block ({@link #kBlock}); 0 for one pass over the whole K
  */
 record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int tilePixels, Set<Tile> tiles, Staging staging,
-                boolean columnMajor, boolean acrossImages, Epilogue epilogue, int threads, int tasks, Split split, long scratchFloats) {
+                boolean columnMajor, boolean acrossImages, Epilogue epilogue, int threads, int tasks, Split split, long scratchFloats,
+                int kBlock) {
 
     /** Output channels per pixel-vector panel (the pixel-vector tile's rows). */
     static final int MR = 6;
@@ -265,6 +268,24 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
         return waste6 - waste5 > FIVE_PIXEL_GAIN * p ? 5 : MT;
     }
 
+    /** Input channels per K block of a blocked panel ({@link #kBlock}): 128 x 64 floats, a 32 KB block of weights. */
+    static final int K_BLOCK = 128;
+
+    /**
+     * K blocking of a channel-vector conv: {@link #K_BLOCK}, or 0 (one pass). A panel of 6x4 tap tiles
+     * whose weights just miss L1 (K up to twice the block: 64 KB at K = 256, L1 48 KB on Zen 5) runs
+     * its whole tiles block by block, the partial sums kept in the channels-last output between blocks
+     * (the same FMA order: the same bits); only for 1x1 convs read in place from a channels-last source,
+     * one image at a time. Block17's up-projections (1x1 256 -> 896 at 7x7, batch 1, one thread, AMD
+     * Zen 5, 3 alternated runs of LayerProfile): their sum 1.692/1.714/1.721 against 1.802/1.800/1.908
+     * ms, the whole network within its spread (13.19/13.73/13.37 against 13.33/13.28/13.82). Longer K (896 -> 256, 896 -> 128 at 7x7) measured no better blocked: its panel streams from
+     * L2 at the tiles' pace, and every block adds a round trip of the accumulators.
+     */
+    static int kBlock(ConvSpec s, int panelVectors, int tilePixels, boolean inPlaceChannelsLast, boolean slide3, boolean acrossImages) {
+        boolean shape = s.kh() == 1 && s.kw() == 1 && s.k() > K_BLOCK && s.k() <= 2 * K_BLOCK;
+        return shape && panelVectors == NRW && tilePixels == MT && inPlaceChannelsLast && !slide3 && !acrossImages ? K_BLOCK : 0;
+    }
+
     /** Channel-vector epilogue by the output's and residual's layouts. */
     static Epilogue channelEpilogue(Call c) {
         boolean resNchw = !c.hasResidual() || !c.residualChannelsLast(), resCl = !c.hasResidual() || c.residualChannelsLast();
@@ -330,7 +351,7 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
             Set<Tile> tiles = cfg.scalar() ? EnumSet.of(Tile.SCALAR) : pixelTiles(s, sp, p, lanes);
             int tasks = c.n() * sp.pixelChunks() * sp.coutChunks();
             return new ConvPlan(Algorithm.PIXEL_VECTOR, 0, MR, NR * lanes, tiles, s.direct() ? Staging.INPUT_AS_B : Staging.IM2COL,
-                    false, false, Epilogue.BIAS_ROWS, t, tasks, sp, (long) tasks * sp.perTaskFloats());
+                    false, false, Epilogue.BIAS_ROWS, t, tasks, sp, (long) tasks * sp.perTaskFloats(), 0);
         }
         int nv = channelPanelVectors(s, cfg, forced), nrl = nv * lanes;
         boolean slide3 = slides(s, cfg, nv), inPlace = inPlace(s, c.xChannelsLast(), c.h(), c.w(), c.oh(), c.ow(), nv), columns = columnMajor(s, inPlace);
@@ -369,8 +390,10 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
                 }
             }
         }
+        int kb = kBlock(s, nv, mt, inPlace && c.xChannelsLast(), slide3, across);
+        if (kb > 0) tiles.add(Tile.T6X4_ACC_TAPS); // the blocks after the first start from the partial sums
         return new ConvPlan(Algorithm.CHANNEL_VECTOR, nv, nrl, mt, tiles, staging, columns, across, e, t, tasks,
-                new Split(0, 0, 0, chunks, 0, perTask), scratch);
+                new Split(0, 0, 0, chunks, 0, perTask), scratch, kb);
     }
 
     /** The plan of a Winograd call with {@code nv}-vector panels (see WinogradConv). */
@@ -389,7 +412,7 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
         Tile tile = nv == NRW ? Tile.T6X4_TAPS : Tile.T6X2_TAPS;
         int perTask = winogradPerTask(s.cin(), pw, lanes);
         return new ConvPlan(Algorithm.WINOGRAD, nv, pw, MT * 4, EnumSet.of(tile), Staging.TRANSFORM, false, false, Epilogue.TRANSFORM,
-                threads, tasks, new Split(0, 0, 0, chunks, blocks, perTask), (long) tasks * perTask);
+                threads, tasks, new Split(0, 0, 0, chunks, blocks, perTask), (long) tasks * perTask, 0);
     }
 
     /**
@@ -476,6 +499,7 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
         b.append(" | ").append(staging.label);
         if (columnMajor) b.append(", column-major");
         if (acrossImages) b.append(", across images");
+        if (kBlock > 0) b.append(", K in blocks of ").append(kBlock);
         b.append(" | ").append(epilogue.label);
         b.append(" | ").append(tasks).append(tasks == 1 ? " task" : " tasks");
         switch (algorithm) {

@@ -75,6 +75,16 @@ class ConvPlanTest {
         ConvPlan six = ConvPlan.direct(s, AVX512.with("fivePixelTiles=0"), ConvPlan.Forced.AUTO, new ConvPlan.Call(1, 7, 7, 7, 7, true, true, true, true, true, 1));
         assertEquals(6, six.tilePixels());
         assertTrue(six.tiles().contains(ConvPlan.Tile.T6X4_ACC_TAPS), six.tiles().toString());
+        // K = 128 fits L1: one pass; K = 256 (Block17's up-projection) runs in blocks of 128 at batch 1, not across images
+        assertEquals(0, six.kBlock());
+        ConvSpec up = ConvSpec.of(conv(256, 896, 1, 1, 1, 0, true));
+        KernelConfig sixPixels = AVX512.with("fivePixelTiles=0");
+        ConvPlan blocked = ConvPlan.direct(up, sixPixels, ConvPlan.Forced.AUTO, new ConvPlan.Call(1, 7, 7, 7, 7, true, true, true, true, true, 1));
+        assertEquals(ConvPlan.K_BLOCK, blocked.kBlock());
+        assertTrue(blocked.describe().contains("K in blocks of 128"), blocked.describe());
+        assertEquals(0, ConvPlan.direct(up, sixPixels, ConvPlan.Forced.AUTO, new ConvPlan.Call(8, 7, 7, 7, 7, true, true, true, true, true, 1)).kBlock());
+        assertEquals(0, ConvPlan.direct(ConvSpec.of(conv(896, 256, 1, 1, 1, 0, false)), sixPixels, ConvPlan.Forced.AUTO,
+                new ConvPlan.Call(1, 7, 7, 7, 7, true, true, false, false, false, 1)).kBlock());
         assertEquals(ConvPlan.Epilogue.CHANNELS_LAST, inPlace.epilogue());
         // at batch 8 the 7x7 map is tiled across images
         assertTrue(ConvPlan.direct(s, AVX512, ConvPlan.Forced.AUTO, new ConvPlan.Call(8, 7, 7, 7, 7, true, true, true, true, true, 2)).acrossImages());

@@ -121,6 +121,9 @@ public class SimdConvTest {
         c.add(new Case("3x3 pad1 cin11 13x14 cout30 relu b2 sliced (ragged tiles)", 2, 11, 13, 14, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, true));
         c.add(new Case("1x7 cin9 15x17 cout20 pad(0,3) residual relu b2 (column tiles, 15x17)", 2, 9, 15, 17, 20, 1, 7, 1, 1, 0, 3, 0, 3, 1, 1, true, R, true, false));
         c.add(new Case("1x1 cin37 12x12 cout32 relu b3 (whole tiles)", 3, 37, 12, 12, 32, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, false, false));
+        // K in blocks (1x1, 128 < K <= 256, one image, channels-last): whole and tail blocks, residual, a partial panel
+        c.add(new Case("1x1 cin200 6x6 cout128 relu (K blocks)", 1, 200, 6, 6, 128, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, false, false));
+        c.add(new Case("1x1 cin150 7x7 cout70 residual relu sliced (K blocks, partial panel)", 1, 150, 7, 7, 70, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, true, true));
         // batch-wide tiles (maps up to 64 pixels, batch > 1): tiles straddling images, K > 64, residual
         c.add(new Case("1x1 cin200 7x7 cout128 residual relu b3 (batch-wide tiles)", 3, 200, 7, 7, 128, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, true, R, true, false));
         c.add(new Case("3x3 s2 cin20 7x7 cout64 relu b4 sliced (batch-wide tiles, in place)", 4, 20, 7, 7, 64, 3, 3, 2, 2, 0, 0, 0, 0, 1, 1, true, R, false, true));

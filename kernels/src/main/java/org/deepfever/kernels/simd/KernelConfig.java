@@ -23,8 +23,8 @@ import jdk.incubator.vector.FloatVector;
  * <p>The fixed rules of the conv plan (lane-use thresholds of the panel widths) are not knobs: they
  * are constants of {@code ConvPlan}, each with its measurement. The CPU ({@link CpuInfo}) decides
  * two knobs: the Winograd threshold on Intel's AVX-512 cores, and 5-pixel tiles, which AMD Zen 5
- * does without (docs/performance-history.md, "KernelConfig on Zen 5" and "KernelConfig on Intel
- * Xeon"). The CPU is printed beside the plan so that a measurement on another machine kind can be
+ * does without (docs/performance-history.md, "KernelConfig on Intel Xeon" and "AMD Zen 5,
+ * 2026-12-08"). The CPU is printed beside the plan so that a measurement on another machine kind can be
  * read against it.
  *
  * @param target               what this config is for, in words ("this JVM", "AVX-512", "AVX2")

@@ -165,11 +165,7 @@ public record KernelConfig(String target, int bits, int registers, int directSma
      * @throws IllegalArgumentException when {@code -Dfever.kernels} is malformed (as {@link #current()})
      */
     public static synchronized boolean preferScalarForShortRun() {
-        if (current == null && System.getProperty(PROPERTY, "").isBlank()) {
-            KernelConfig c = forThisJvm("");
-            current = new KernelConfig("this JVM, scalar for a short run", 0, c.registers(), c.directSmallP(), c.acrossImagesMaxP(),
-                    c.winogradMinPixels(), c.parallelMinMacs(), c.im2colBlockFloats(), c.slideWideMinChannels(), c.fivePixelTiles());
-        }
+        if (current == null && System.getProperty(PROPERTY, "").isBlank()) current = forThisJvm("bits=0");
         return current().scalar();
     }
 

@@ -278,8 +278,9 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
      * (the same FMA order: the same bits); only for 1x1 convs read in place from a channels-last source,
      * one image at a time. Block17's up-projections (1x1 256 -> 896 at 7x7, batch 1, one thread, AMD
      * Zen 5, 3 alternated runs of LayerProfile): their sum 1.692/1.714/1.721 against 1.802/1.800/1.908
-     * ms, the whole network within its spread (13.19/13.73/13.37 against 13.33/13.28/13.82). Longer K (896 -> 256, 896 -> 128 at 7x7) measured no better blocked: its panel streams from
-     * L2 at the tiles' pace, and every block adds a round trip of the accumulators.
+     * ms, the whole network within its spread (13.19/13.73/13.37 against 13.33/13.28/13.82). Longer K
+     * (896 -> 256, 896 -> 128 at 7x7) measured no better blocked: its panel streams from L2 at the
+     * tiles' pace, and every block adds a round trip of the accumulators.
      */
     static int kBlock(ConvSpec s, int panelVectors, int tilePixels, boolean inPlaceChannelsLast, boolean slide3, boolean acrossImages) {
         boolean shape = s.kh() == 1 && s.kw() == 1 && s.k() > K_BLOCK && s.k() <= 2 * K_BLOCK;

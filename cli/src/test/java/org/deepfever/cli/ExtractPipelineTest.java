@@ -11,6 +11,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.deepfever.api.FaceModel;
 import org.deepfever.api.FaceResult;
@@ -139,13 +141,21 @@ class ExtractPipelineTest {
 
     @Test
     void lanesRunBatchesAtOnce() throws IOException {
+        // the first batch waits (at most 10 s) until a second has started: with two lanes it starts
+        // meanwhile; one lane would start it only once the first has returned
+        CountDownLatch twoStarted = new CountDownLatch(2);
+        AtomicInteger inside = new AtomicInteger(), mostInside = new AtomicInteger();
         EchoModel model = new EchoModel(new Random(3)) {
             @Override
             public List<FaceResult> extract(List<float[]> faces) {
+                mostInside.accumulateAndGet(inside.incrementAndGet(), Math::max);
                 try {
-                    Thread.sleep(20); // long enough that the next batch starts meanwhile
+                    twoStarted.countDown();
+                    twoStarted.await(10, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                } finally {
+                    inside.decrementAndGet();
                 }
                 return super.extract(faces);
             }
@@ -153,7 +163,7 @@ class ExtractPipelineTest {
         try (ExtractPipeline p = new ExtractPipeline(inputs(40), 0, in -> prepare(in, new Random(0)), 2, 16, 2)) {
             p.run(model, 2, 0, 0, (img, results) -> {});
         }
-        assertEquals(2, model.mostAtOnce.get(), "two lanes, two batches at once");
+        assertEquals(2, mostInside.get(), "two lanes, two batches at once");
     }
 
     @Test

@@ -70,7 +70,8 @@ final class ConvKernel implements Kernel {
     }
 
     /** Channel-vector calls handle channels-last tensors. */
-    private boolean handlesChannelsLast(Shape output) {
+    /** Whether calls with this output shape take and write channels-last tensors (the channel-vector orientation). */
+    boolean handlesChannelsLast(Shape output) {
         return ConvPlan.channelVectors(s, cfg, forced, output.dim(2) * output.dim(3));
     }
 

@@ -141,7 +141,7 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
      * The split's details. Pixel-vector: per image {@code pixelChunks} x {@code coutChunks} tasks, im2col
      * blocks of {@code blockVectors} pixel vectors. Channel-vector: per image (or over the batch, across
      * images) the (panel, tile) units cut into {@code chunks} runs. Winograd: {@code blocks} blocks of
-     * tiles per image, each cut into {@code chunks} panel chunks. {@code perTaskFloats}: scratch per task.
+     * tiles per image, shared out whole ({@code chunks} 1). {@code perTaskFloats}: scratch per task.
      */
     record Split(int pixelChunks, int coutChunks, int blockVectors, int chunks, int blocks, int perTaskFloats) {}
 
@@ -397,23 +397,42 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
                 new Split(0, 0, 0, chunks, 0, perTask), scratch, kb);
     }
 
-    /** The plan of a Winograd call with {@code nv}-vector panels (see WinogradConv). */
+    /** Winograd's blocks of tiles ({@link #MT} 2x2 output tiles each) per image. */
+    private static int winogradBlocks(int oh, int ow) { return (((oh + 1) / 2) * ((ow + 1) / 2) + MT - 1) / MT; }
+
+    /** Whether a Winograd call of {@code n} images of {@code p} output pixels runs on more than one thread (enough work to split). */
+    private static boolean winogradParallel(ConvSpec s, KernelConfig cfg, int n, int p, int threads) {
+        return threads > 1 && s.macs(n, p) >= cfg.parallelMinMacs();
+    }
+
+    /**
+     * Whether Winograd suits a call on this many threads: its threads share the blocks of tiles, two
+     * or more each (or it runs on one thread). With fewer blocks (a 7x7 map at batch 1 has three) the
+     * threads would have to split the panels, each repeating the blocks' input transform, and the
+     * direct conv is faster: mixed_7a branch 2's 3x3 at 7x7, batch 1, two threads, AMD Zen 5, 3
+     * alternated runs: direct 0.219/0.212/0.208 ms, Winograd split by panels 0.304/0.288/0.244 (on one
+     * thread Winograd is ahead, 0.323 against 0.444).
+     */
+    static boolean winogradSharesBlocks(ConvSpec s, KernelConfig cfg, int n, int oh, int ow, int threads) {
+        return !winogradParallel(s, cfg, n, oh * ow, threads) || n * winogradBlocks(oh, ow) >= 2 * threads;
+    }
+
+    /**
+     * The plan of a Winograd call with {@code nv}-vector panels (see WinogradConv): the threads take
+     * runs of blocks ({@link #winogradSharesBlocks}).
+     */
     static ConvPlan winograd(ConvSpec s, KernelConfig cfg, int nv, Call c) {
-        int lanes = cfg.lanes(), pw = nv * lanes, panels = s.panels(pw);
-        int tiles = ((c.oh() + 1) / 2) * ((c.ow() + 1) / 2), blocks = (tiles + MT - 1) / MT;
-        int chunks = 1, tasks = 1, threads = 1;
-        if (c.threads() > 1 && s.macs(c.n(), c.p()) >= cfg.parallelMinMacs()) {
+        int lanes = cfg.lanes(), pw = nv * lanes;
+        int blocks = winogradBlocks(c.oh(), c.ow());
+        int tasks = 1, threads = 1;
+        if (winogradParallel(s, cfg, c.n(), c.p(), c.threads())) {
             threads = c.threads();
-            // split by panels too when there are fewer than two blocks per thread (a 7x7 map at batch 1
-            // has three blocks, which two threads would split 2:1); each chunk repeats the block's input
-            // transform, a small part of the work
-            chunks = c.n() * blocks >= 2 * threads ? 1 : Math.min(panels, threads);
-            tasks = Math.min(threads, c.n() * blocks * chunks);
+            tasks = Math.min(threads, c.n() * blocks);
         }
         Tile tile = nv == NRW ? Tile.T6X4_TAPS : Tile.T6X2_TAPS;
         int perTask = winogradPerTask(s.cin(), pw, lanes);
         return new ConvPlan(Algorithm.WINOGRAD, nv, pw, MT * 4, EnumSet.of(tile), Staging.TRANSFORM, false, false, Epilogue.TRANSFORM,
-                threads, tasks, new Split(0, 0, 0, chunks, blocks, perTask), (long) tasks * perTask, 0);
+                threads, tasks, new Split(0, 0, 0, 1, blocks, perTask), (long) tasks * perTask, 0);
     }
 
     /**
@@ -505,7 +524,7 @@ record ConvPlan(Algorithm algorithm, int panelVectors, int panelChannels, int ti
         b.append(" | ").append(tasks).append(tasks == 1 ? " task" : " tasks");
         switch (algorithm) {
             case PIXEL_VECTOR -> b.append(" (").append(split.pixelChunks()).append(" pixel x ").append(split.coutChunks()).append(" Cout chunks per image)");
-            case WINOGRAD -> b.append(" (").append(split.blocks()).append(" blocks per image").append(split.chunks() > 1 ? ", " + split.chunks() + " panel chunks" : "").append(")");
+            case WINOGRAD -> b.append(" (").append(split.blocks()).append(" blocks per image)");
             default -> { }
         }
         return b.toString();

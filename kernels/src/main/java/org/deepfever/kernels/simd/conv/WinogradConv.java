@@ -33,8 +33,9 @@ import org.deepfever.kernels.simd.Simd;
  *
  * <p>Chosen by {@link ConvPlan#winograd(ConvSpec, KernelConfig)}: 3x3, stride-1, undilated convs
  * without a residual input whose Cout fills whole panels of 4 or 2 vectors; maps below
- * {@link KernelConfig#winogradMinPixels()} output pixels run on the direct {@link ConvKernel} it
- * holds. Fastest with channels-last tensors (whole-vector loads and stores), which it declares;
+ * {@link KernelConfig#winogradMinPixels()} output pixels, and calls whose threads could not share
+ * its blocks of tiles ({@link ConvPlan#winogradSharesBlocks}), run on the direct {@link ConvKernel}
+ * it holds. Fastest with channels-last tensors (whole-vector loads and stores), which it declares;
  * NCHW ones are read and written element by element (correct, slower; the executor does not hand it
  * them in DeepFEVER).
  */
@@ -101,11 +102,22 @@ final class WinogradConv implements Kernel {
         if (c.bias() != null) c.bias().readFlat(0, bias, 0, cout);
     }
 
-    private boolean winograd(Shape out) { return out.dim(2) * out.dim(3) >= minPixels; }
+    /** Whether calls with this output may run Winograd: maps of at least {@link #minPixels}. */
+    private boolean winogradMap(Shape out) { return out.dim(2) * out.dim(3) >= minPixels; }
+
+    /**
+     * Whether a call on {@code threads} threads runs Winograd: a map of at least {@link #minPixels}
+     * whose blocks of tiles its threads can share ({@link ConvPlan#winogradSharesBlocks}); otherwise
+     * the direct conv, where it takes the same layouts (it does for every DeepFEVER shape).
+     */
+    private boolean winograd(Shape out, int threads) {
+        if (!winogradMap(out)) return false;
+        return ConvPlan.winogradSharesBlocks(s, cfg, out.dim(0), out.dim(2), out.dim(3), threads) || !direct.handlesChannelsLast(out);
+    }
 
     /** The plan of a call: Winograd's, or the direct conv's on small maps. */
     ConvPlan plan(Tensor[] inputs, Tensor output, int threads) {
-        if (!winograd(output.shape())) return direct.plan(inputs, output, threads);
+        if (!winograd(output.shape(), threads)) return direct.plan(inputs, output, threads);
         return ConvPlan.winograd(s, cfg, nv, CallGeometry.of(inputs[0], null, output).call(threads));
     }
 
@@ -156,19 +168,19 @@ final class WinogradConv implements Kernel {
 
     @Override
     public long scratchFloats(Shape[] inputs, Shape output, int threads) {
-        if (!winograd(output)) return direct.scratchFloats(inputs, output, threads);
+        if (!winograd(output, threads)) return direct.scratchFloats(inputs, output, threads);
         if (!planOnly) packedU(); // plan time: transform the weights now, so the first run does not
         return shapePlan(inputs[0], output, threads).scratchFloats();
     }
 
     @Override
     public boolean acceptsChannelsLast(int input, Shape[] inputs, Shape output) {
-        return winograd(output) || direct.acceptsChannelsLast(input, inputs, output);
+        return winogradMap(output) || direct.acceptsChannelsLast(input, inputs, output);
     }
 
     @Override
     public boolean writesChannelsLast(Shape[] inputs, Shape output) {
-        return winograd(output) || direct.writesChannelsLast(inputs, output);
+        return winogradMap(output) || direct.writesChannelsLast(inputs, output);
     }
 
     /**
@@ -185,7 +197,7 @@ final class WinogradConv implements Kernel {
      */
     @Override
     public void run(Tensor[] inputs, Tensor output, ExecContext ctx) {
-        if (!winograd(output.shape())) {
+        if (!winograd(output.shape(), ctx.pool().threads())) {
             direct.run(inputs, output, ctx);
             return;
         }
@@ -204,8 +216,8 @@ final class WinogradConv implements Kernel {
     private Loop newLoop(Tensor x, Tensor out, float[] scratch, int threads) {
         int h = x.dim(2), w = x.dim(3), oh = out.dim(2), ow = out.dim(3);
         ConvPlan plan = shapePlan(x.shape(), out.shape(), threads);
-        int tasks = plan.tasks(), blocks = plan.split().blocks(), chunks = plan.split().chunks(), perTask = plan.split().perTaskFloats();
-        int units = x.dim(0) * blocks * chunks;
+        int tasks = plan.tasks(), blocks = plan.split().blocks(), perTask = plan.split().perTaskFloats();
+        int units = x.dim(0) * blocks;
         if (plan.scratchFloats() > scratch.length) {
             throw new IllegalStateException("winograd conv scratch too small: " + scratch.length + " < " + plan.scratchFloats());
         }
@@ -217,11 +229,10 @@ final class WinogradConv implements Kernel {
         IntConsumer body = t -> {
             int u0 = (int) ((long) units * t / tasks), u1 = (int) ((long) units * (t + 1) / tasks);
             int v = t * perTask, m = v + XI * T * cin, tmp = m + XI * T * pw;
-            for (int unit = u0; unit < u1; unit++) {
-                int block = unit / chunks, chunk = unit % chunks;
+            for (int block = u0; block < u1; block++) {
                 int img = block / blocks, q0 = block % blocks * T, count = Math.min(T, tiles - q0);
                 inputTransform(in, img, h, w, tw, q0, count, patches[t], scratch, v, tmp);
-                for (int pn = panels * chunk / chunks, p1 = panels * (chunk + 1) / chunks; pn < p1; pn++) {
+                for (int pn = 0; pn < panels; pn++) {
                     for (int xi = 0; xi < XI; xi++) {
                         int vb = v + xi * T * cin, ub = (pn * XI + xi) * cin * pw, mb = m + xi * T * pw;
                         float[] start = xi == 5 ? bias : zeros; // the bias enters through point 5 (see outputVector)

@@ -115,6 +115,25 @@ class ConvPlanTest {
     }
 
     @Test
+    void winogradRunsWhereItsThreadsShareItsBlocks() {
+        Conv2d mixed7a = conv(256, 288, 3, 3, 1, 1, false);
+        Tensor[] x1 = {Tensor.zeros(1, 256, 7, 7)}, x8 = {Tensor.zeros(8, 256, 7, 7)};
+        Tensor o1 = Tensor.zeros(1, 288, 7, 7), o8 = Tensor.zeros(8, 288, 7, 7);
+        Kernel k = Convs.planner(mixed7a, AVX512);
+        // one image at 7x7: three blocks of tiles, two threads could only split the panels
+        assertTrue(k.describe(x1, o1, 1).contains("Winograd"), k.describe(x1, o1, 1));
+        String two = k.describe(x1, o1, 2);
+        assertTrue(two.contains("channel-vector"), two);
+        // eight images: 24 blocks, shared by the threads
+        String batch = k.describe(x8, o8, 2);
+        assertTrue(batch.contains("Winograd") && batch.contains("2 tasks (3 blocks per image)"), batch);
+        // the scratch follows the same choice
+        Shape[] in1 = {x1[0].shape()};
+        assertEquals(Convs.planner(mixed7a, AVX512.with("winogradMinPixels=1000000")).scratchFloats(in1, o1.shape(), 2),
+                k.scratchFloats(in1, o1.shape(), 2));
+    }
+
+    @Test
     void planOnlyKernelsPackNothingAndRefuseToRun() {
         Kernel k = Convs.planner(conv(32, 32, 3, 3, 2, 0, false), AVX2);
         Shape in = Shape.of(1, 32, 15, 15), out = Shape.of(1, 32, 7, 7);

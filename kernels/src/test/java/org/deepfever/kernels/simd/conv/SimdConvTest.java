@@ -142,7 +142,7 @@ public class SimdConvTest {
         // last block, odd output sizes (half-used edge tiles), asymmetric padding, Cin and Cout tails
         c.add(new Case("3x3 cin80 23x23 cout192 relu (conv2d_4a-like, winograd)", 1, 80, 23, 23, 192, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, false, R, false, false));
         c.add(new Case("3x3 pad1 cin32 17x18 cout64 relu b2 sliced (conv2d_2b-like, winograd)", 2, 32, 17, 18, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, true));
-        c.add(new Case("3x3 pad1 cin20 7x7 cout130 relu (winograd: 3 blocks, split by panels too)", 1, 20, 7, 7, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, false));
+        c.add(new Case("3x3 pad1 cin20 7x7 cout130 relu (winograd: 3 blocks; direct on more threads)", 1, 20, 7, 7, 130, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, true, R, false, false));
         c.add(new Case("3x3 pad(1,0,2,1) cin37 12x11 cout60 b3 (winograd, asymmetric pad, tails)", 3, 37, 12, 11, 60, 3, 3, 1, 1, 1, 0, 2, 1, 1, 1, true, N, false, false));
         return c.stream();
     }

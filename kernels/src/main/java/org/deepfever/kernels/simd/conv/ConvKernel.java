@@ -69,8 +69,7 @@ final class ConvKernel implements Kernel {
         return plan.scratchFloats();
     }
 
-    /** Channel-vector calls handle channels-last tensors. */
-    /** Whether calls with this output shape take and write channels-last tensors (the channel-vector orientation). */
+    /** Whether calls with this output shape take and write channels-last tensors (channel-vector calls do). */
     boolean handlesChannelsLast(Shape output) {
         return ConvPlan.channelVectors(s, cfg, forced, output.dim(2) * output.dim(3));
     }
